@@ -1,0 +1,182 @@
+"""From an image and a model to a map with provenance: the one entry point the CLI and the GUI share."""
+
+from __future__ import annotations
+
+import platform
+import time
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+import torch
+import torchvision
+
+from .. import __version__
+from .errors import AttributionError
+from .images import InputImage
+from .methods import class_scores
+from .models import LoadedModel
+from .smoothing import CancelCheck, BatchCallback, ProgressCallback, SmoothingConfig, SmoothingResult, smooth_attribution
+
+
+@dataclass(frozen=True)
+class Prediction:
+    index: int
+    label: str
+    logit: float
+    probability: float
+
+
+@dataclass
+class PreparedInput:
+    """The model input for one image, with its IG baseline and the geometry back to the original image."""
+
+    x: torch.Tensor  # (C, H, W) on the model's device
+    baseline: torch.Tensor  # (C, H, W): the black image through the same preprocessing (zeros for raw input)
+    visible: np.ndarray  # (H, W, 3) uint8: what the model sees, for display in model-input space
+    box: tuple[float, float, float, float]  # region of the original image the input covers
+    raw: bool
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return (lines[0] if lines else type(exc).__name__)[:240]
+
+
+def prepare_input(model: LoadedModel, image: InputImage) -> PreparedInput:
+    if image.raw is not None:
+        arr = np.ascontiguousarray(image.raw, dtype=np.float32)
+        x = torch.from_numpy(arr)
+        baseline = torch.zeros_like(x)
+        visible = image.display_rgb()
+        box = (0.0, 0.0, float(arr.shape[2]), float(arr.shape[1]))
+        raw = True
+    else:
+        pipeline = model.pipeline
+        x = pipeline(image.image)
+        from PIL import Image  # local: only needed for the baseline
+
+        black = Image.new(image.image.mode, image.image.size, 0)
+        baseline = pipeline(black)
+        visible = np.asarray(pipeline.visible(image.image).convert("RGB"))
+        box = pipeline.box(image.image.size)
+        raw = False
+    return PreparedInput(x.to(model.device), baseline.to(model.device), visible, box, raw)
+
+
+def predict(model: LoadedModel, x: torch.Tensor, *, name: str = "input") -> np.ndarray:
+    """Class scores (logits) for one input ``(C, H, W)``; a shape the model rejects becomes a one-line error."""
+    try:
+        with torch.no_grad():
+            scores = class_scores(model, x.unsqueeze(0))
+    except AttributionError:
+        raise
+    except (RuntimeError, ValueError, IndexError, TypeError) as exc:
+        raise AttributionError(
+            f"{name}: input of shape {tuple(x.shape)} does not fit the model ({_first_line(exc)})"
+        ) from exc
+    scores = scores[0].detach().float().cpu().numpy()
+    if not np.all(np.isfinite(scores)):
+        raise AttributionError(f"{name}: the model returned NaN/Inf scores; no map can be computed")
+    if model.labels and len(model.labels) != scores.shape[0]:
+        model.labels = [f"class {i}" for i in range(scores.shape[0])]
+    elif not model.labels:
+        model.labels = [f"class {i}" for i in range(scores.shape[0])]
+    return scores
+
+
+def top_k(model: LoadedModel, scores: np.ndarray, k: int = 5) -> list[Prediction]:
+    shifted = scores.astype(np.float64) - scores.max()
+    probs = np.exp(shifted) / np.exp(shifted).sum()
+    order = np.argsort(-scores, kind="stable")[:k]
+    return [Prediction(int(i), model.label(int(i)), float(scores[i]), float(probs[i])) for i in order]
+
+
+def resolve_target(model: LoadedModel, scores: np.ndarray, target: int | str | None) -> int:
+    if target is None or (isinstance(target, str) and target.strip().lower() in ("", "predicted")):
+        return int(np.argmax(scores))
+    index = target if isinstance(target, int) else model.find_class(str(target))
+    if not 0 <= index < scores.shape[0]:
+        raise AttributionError(f"target class {index} is out of range: the model has {scores.shape[0]} classes")
+    return int(index)
+
+
+@dataclass
+class Explanation:
+    model: LoadedModel
+    image: InputImage
+    prepared: PreparedInput
+    scores: np.ndarray
+    target: int
+    result: SmoothingResult
+    seconds: float
+    top: list[Prediction] = field(default_factory=list)
+
+    @property
+    def target_label(self) -> str:
+        return self.model.label(self.target)
+
+    def provenance(self, **extra) -> dict:
+        return provenance(self, **extra)
+
+
+def explain(
+    model: LoadedModel,
+    image: InputImage,
+    config: SmoothingConfig = SmoothingConfig(),
+    target: int | str | None = None,
+    *,
+    snapshots: Sequence[int] = (),
+    progress: ProgressCallback | None = None,
+    cancel: CancelCheck | None = None,
+    on_batch: BatchCallback | None = None,
+    prepared: PreparedInput | None = None,
+) -> Explanation:
+    t0 = time.perf_counter()
+    prepared = prepared or prepare_input(model, image)
+    scores = predict(model, prepared.x, name=image.name)
+    index = resolve_target(model, scores, target)
+    result = smooth_attribution(
+        model.module, prepared.x, index, config, baseline=prepared.baseline, guided_ok=model.guided_ok,
+        snapshots=snapshots, progress=progress, cancel=cancel, on_batch=on_batch,
+    )
+    return Explanation(model, image, prepared, scores, index, result, time.perf_counter() - t0,
+                       top_k(model, scores, 5))
+
+
+def versions() -> dict:
+    return {
+        "app": __version__, "torch": torch.__version__, "torchvision": torchvision.__version__,
+        "numpy": np.__version__, "python": platform.python_version(),
+    }
+
+
+def provenance(expl: Explanation, **extra) -> dict:
+    r, model, cfg = expl.result, expl.model, expl.result.config
+    record = {
+        "input": {"name": expl.image.name, "path": str(expl.image.path) if expl.image.path else None,
+                  "notes": list(expl.image.notes), "shape": list(expl.prepared.x.shape)},
+        "model": {"spec": model.spec, "kind": model.kind, "name": model.name,
+                  "weights": str(model.weights_path) if model.weights_path else None,
+                  "weights_sha256": model.weights_sha256, "preprocessing": model.pipeline.describe()
+                  if not expl.prepared.raw else "none (raw .npy model input)", "notes": list(model.notes)},
+        "target": {"index": expl.target, "label": expl.target_label, "logit": float(expl.scores[expl.target])},
+        "top5": [p.__dict__ for p in expl.top],
+        "method": cfg.method,
+        "aggregation": cfg.aggregation,
+        "noise_level": r.noise_level,
+        "sigma": r.sigma,
+        "n": r.n,
+        "steps": cfg.steps if cfg.method == "integrated-gradients" else None,
+        "quadrature": cfg.quadrature if cfg.method == "integrated-gradients" else None,
+        "seed": cfg.seed,
+        "device": r.device,
+        "batch_size": r.batch_size,
+        "evaluations": r.evaluations,
+        "attribution_shape": list(r.mean.shape),
+        "versions": versions(),
+        "seconds": round(expl.seconds, 4),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    record.update(extra)
+    return record

@@ -1,0 +1,50 @@
+"""The model registry: every model the app can explain, loaded strictly offline.
+
+``load_model(spec, weights=None, device="auto")`` accepts
+
+* ``default`` — the embedded MNIST CNN (ships with the app); ``mnist-noise`` — the same network trained with
+  Gaussian input noise (the SmoothGrad paper's section 5);
+* a torchvision architecture name (``resnet50``, ``inception_v3``, ``vgg16``, ...) with ``weights`` a state_dict
+  path, a weights enum name found in the local torch hub cache, ``random``, or ``None`` for the DEFAULT enum;
+* a path to a TorchScript (``.pt``/``.ts``) or ``torch.export`` (``.pt2``) file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from ..devices import resolve_device
+from ..errors import ModelLoadError
+from .base import Box, ImagePipeline, LoadedModel, sha256_file
+from .embedded import EMBEDDED, load_embedded
+from .scripted import is_model_file, load_model_file
+from .torchvision_models import architectures, is_architecture, load_torchvision
+
+EMBEDDED_SPECS = tuple(EMBEDDED)
+
+
+def load_model(spec: str = "default", weights: str | None = None, device: str | torch.device = "auto") -> LoadedModel:
+    spec = (spec or "default").strip()
+    dev = resolve_device(device)
+    if spec in EMBEDDED:
+        if weights:
+            raise ModelLoadError(f"--weights does not apply to the embedded model {spec!r}")
+        return load_embedded(spec, dev)
+    if is_architecture(spec):
+        return load_torchvision(spec, weights, dev)
+    path = Path(spec).expanduser()
+    if path.exists() or is_model_file(spec):
+        if weights:
+            raise ModelLoadError("--weights does not apply to a TorchScript/torch.export file (it holds its weights)")
+        return load_model_file(path, dev)
+    raise ModelLoadError(
+        f"unknown model {spec!r}: use default, mnist-noise, a torchvision architecture (e.g. resnet50, "
+        f"inception_v3) or a path to a TorchScript/torch.export file"
+    )
+
+
+__all__ = [
+    "Box", "EMBEDDED_SPECS", "ImagePipeline", "LoadedModel", "architectures", "load_model", "sha256_file",
+]

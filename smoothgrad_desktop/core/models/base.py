@@ -1,0 +1,153 @@
+"""What every loaded model looks like to the rest of the app."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ..errors import AttributionError
+
+# (left, top, right, bottom) in original-image pixels: the region the model input covers
+Box = tuple[float, float, float, float]
+
+
+@dataclass
+class ImagePipeline:
+    """Preprocessing from a PIL image to the model input ``(C, H, W)``, and its geometry.
+
+    ``resize`` is either ``None`` (native size), ``("height", h)`` (scale so the height is ``h``, keep aspect),
+    ``("short", s)`` (scale so the shorter side is ``s``) or ``("exact", (h, w))``; ``crop`` is a centre crop
+    ``(h, w)`` or ``None``. ``mean``/``std`` normalise per channel after scaling pixels to [0, 1].
+    """
+
+    channels: int = 3
+    resize: tuple | None = None
+    crop: tuple[int, int] | None = None
+    mean: tuple[float, ...] | None = None
+    std: tuple[float, ...] | None = None
+    interpolation: int = Image.BILINEAR
+
+    def _scaled_size(self, width: int, height: int) -> tuple[int, int]:
+        if self.resize is None:
+            return width, height
+        kind, value = self.resize
+        if kind == "height":
+            return max(1, round(width * value / height)), int(value)
+        if kind == "short":
+            if width <= height:
+                return int(value), max(1, int(value * height / width))
+            return max(1, int(value * width / height)), int(value)
+        if kind == "exact":
+            h, w = value
+            return int(w), int(h)
+        raise ValueError(f"unknown resize {self.resize!r}")
+
+    def box(self, size: tuple[int, int]) -> Box:
+        """The region of an original image of ``size`` (width, height) that the model input covers."""
+        width, height = size
+        sw, sh = self._scaled_size(width, height)
+        if self.crop is None:
+            return (0.0, 0.0, float(width), float(height))
+        ch, cw = self.crop
+        # torchvision's center_crop: top = round((h - ch) / 2), left = round((w - cw) / 2)
+        left, top = round((sw - cw) / 2.0), round((sh - ch) / 2.0)
+        fx, fy = width / sw, height / sh
+        return (left * fx, top * fy, (left + cw) * fx, (top + ch) * fy)
+
+    def visible(self, image: Image.Image) -> Image.Image:
+        """The image as the model sees it, before normalisation (resized, cropped, right channel count)."""
+        img = image.convert("L" if self.channels == 1 else "RGB")
+        sw, sh = self._scaled_size(*img.size)
+        if (sw, sh) != img.size:
+            img = img.resize((sw, sh), self.interpolation)
+        if self.crop is not None:
+            ch, cw = self.crop
+            left, top = round((sw - cw) / 2.0), round((sh - ch) / 2.0)
+            if cw > sw or ch > sh:  # torchvision pads with zeros when the crop is larger than the image
+                canvas = Image.new(img.mode, (max(cw, sw), max(ch, sh)))
+                canvas.paste(img, (max(0, (cw - sw) // 2), max(0, (ch - sh) // 2)))
+                img, sw, sh = canvas, canvas.size[0], canvas.size[1]
+                left, top = round((sw - cw) / 2.0), round((sh - ch) / 2.0)
+            img = img.crop((left, top, left + cw, top + ch))
+        return img
+
+    def __call__(self, image: Image.Image) -> torch.Tensor:
+        img = self.visible(image)
+        arr = np.asarray(img, dtype=np.float32) / 255.0
+        arr = arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
+        x = torch.from_numpy(np.ascontiguousarray(arr))
+        if self.mean is not None and self.std is not None:
+            mean = torch.tensor(self.mean, dtype=torch.float32).view(-1, 1, 1)
+            std = torch.tensor(self.std, dtype=torch.float32).view(-1, 1, 1)
+            x = (x - mean) / std
+        return x
+
+    def describe(self) -> str:
+        parts = ["greyscale" if self.channels == 1 else "RGB", "pixels/255"]
+        if self.resize:
+            parts.append(f"resize {self.resize[0]} {self.resize[1]}")
+        if self.crop:
+            parts.append(f"centre crop {self.crop[0]}x{self.crop[1]}")
+        if self.mean is not None:
+            parts.append(f"normalise mean={list(self.mean)} std={list(self.std)}")
+        return ", ".join(parts)
+
+
+@dataclass
+class LoadedModel:
+    """A classifier ready for attribution: in ``eval()`` mode, on ``device``, with labels and preprocessing."""
+
+    spec: str
+    kind: str  # "embedded" | "torchvision" | "torchscript" | "export"
+    name: str
+    module: Callable[[torch.Tensor], torch.Tensor]
+    device: torch.device
+    labels: list[str]
+    pipeline: ImagePipeline
+    weights_path: Path | None = None
+    weights_sha256: str | None = None
+    guided_ok: bool = True
+    notes: list[str] = field(default_factory=list)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return self.module(x)
+
+    def label(self, index: int) -> str:
+        return self.labels[index] if 0 <= index < len(self.labels) else f"class {index}"
+
+    def to(self, device: torch.device) -> "LoadedModel":
+        if hasattr(self.module, "to"):
+            self.module = self.module.to(device)
+        self.device = device
+        return self
+
+    def find_class(self, text: str) -> int:
+        """A class index from ``text``: an integer index or a class name (case-insensitive, unique prefix)."""
+        text = text.strip()
+        if text.lstrip("-").isdigit():
+            return int(text)
+        lowered = text.lower()
+        exact = [i for i, name in enumerate(self.labels) if name.lower() == lowered]
+        if exact:
+            return exact[0]
+        partial = [i for i, name in enumerate(self.labels) if name.lower().startswith(lowered)]
+        if len(partial) == 1:
+            return partial[0]
+        if partial:
+            shown = ", ".join(self.labels[i] for i in partial[:5])
+            raise AttributionError(f"class name {text!r} is ambiguous: {shown}{'...' if len(partial) > 5 else ''}")
+        raise AttributionError(f"no class named {text!r} in this model's {len(self.labels)} categories")
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -1,0 +1,135 @@
+"""torchvision classification architectures, strictly offline.
+
+Weights come from a state_dict file the user names (``--weights PATH``) or from the local torch hub cache
+(``$TORCH_HOME/hub/checkpoints/<file>``) for a torchvision weights enum such as ``Inception_V3_Weights.IMAGENET1K_V1``;
+nothing is ever downloaded. Preprocessing and category names come from the weights' metadata, which ships inside
+torchvision. ``--weights random`` gives a randomly initialised network (for timing and sanity checks).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import torchvision
+from torchvision.transforms import InterpolationMode
+
+from ..errors import ModelLoadError
+from .base import ImagePipeline, LoadedModel, sha256_file
+from .weights import apply_state_dict, load_state_dict_file
+
+_PIL_INTERPOLATION = {InterpolationMode.BILINEAR: 2, InterpolationMode.BICUBIC: 3, InterpolationMode.NEAREST: 0}
+_AUX_ARCHS = {"inception_v3": ("AuxLogits",), "googlenet": ("aux1", "aux2")}
+
+
+def architectures() -> list[str]:
+    """Names of torchvision's classification architectures."""
+    return sorted(torchvision.models.list_models(module=torchvision.models))
+
+
+def is_architecture(name: str) -> bool:
+    return name in set(architectures())
+
+
+def hub_checkpoint_dir() -> Path:
+    return Path(torch.hub.get_dir()) / "checkpoints"
+
+
+def _weights_enum(arch: str):
+    try:
+        return torchvision.models.get_model_weights(arch)
+    except (ValueError, KeyError) as exc:
+        raise ModelLoadError(f"unknown torchvision architecture {arch!r}") from exc
+
+
+def resolve_weights_enum(arch: str, text: str | None):
+    """``None`` -> the architecture's DEFAULT weights; ``IMAGENET1K_V1`` or ``Inception_V3_Weights.IMAGENET1K_V1``
+    -> that entry; anything else -> ``None`` (not an enum name)."""
+    enum = _weights_enum(arch)
+    if text is None:
+        return enum.DEFAULT
+    member = text.split(".")[-1]
+    if "." in text and text.split(".")[0] != enum.__name__:
+        return None
+    try:
+        return enum[member]
+    except KeyError:
+        return None
+
+
+def cached_weights_path(weights) -> Path:
+    return hub_checkpoint_dir() / Path(weights.url).name
+
+
+def pipeline_from_weights(weights) -> ImagePipeline:
+    transform = weights.transforms()
+    crop = list(getattr(transform, "crop_size", [224]))
+    resize = list(getattr(transform, "resize_size", [256]))
+    interpolation = _PIL_INTERPOLATION.get(getattr(transform, "interpolation", InterpolationMode.BILINEAR), 2)
+    return ImagePipeline(
+        channels=3, resize=("short", int(resize[0])), crop=(int(crop[0]), int(crop[-1])),
+        mean=tuple(float(v) for v in transform.mean), std=tuple(float(v) for v in transform.std),
+        interpolation=interpolation,
+    )
+
+
+def _num_classes(state: dict) -> int | None:
+    """The output size from the last 2-D weight (the classifier) in a state_dict."""
+    weights2d = [v for k, v in state.items() if k.endswith("weight") and v.dim() == 2]
+    return int(weights2d[-1].shape[0]) if weights2d else None
+
+
+def build(arch: str, num_classes: int = 1000, *, pretrained_layout: bool = True) -> torch.nn.Module:
+    kwargs = {}
+    if arch in _AUX_ARCHS and pretrained_layout:
+        # the layout torchvision uses for its own pretrained weights
+        kwargs.update(transform_input=True, aux_logits=True, init_weights=False)
+    return torchvision.models.get_model(arch, weights=None, num_classes=num_classes, **kwargs)
+
+
+def _drop_aux(arch: str, net: torch.nn.Module) -> None:
+    for name in _AUX_ARCHS.get(arch, ()):
+        setattr(net, name, None)
+    if hasattr(net, "aux_logits"):
+        net.aux_logits = False
+
+
+def load_torchvision(arch: str, weights: str | None, device: torch.device) -> LoadedModel:
+    if not is_architecture(arch):
+        raise ModelLoadError(f"unknown model {arch!r}: use default, mnist-noise, a torchvision architecture "
+                             f"(e.g. resnet50, inception_v3) or a TorchScript/torch.export file")
+    meta_weights = resolve_weights_enum(arch, weights)
+    notes: list[str] = []
+    if weights == "random":
+        meta_weights = _weights_enum(arch).DEFAULT
+        net = build(arch, pretrained_layout=False)
+        path, sha = None, None
+        name = f"{arch} (random weights)"
+        notes.append("random weights (not trained)")
+        num_classes = 1000
+    else:
+        if meta_weights is not None:
+            path = cached_weights_path(meta_weights)
+            if not path.is_file():
+                raise ModelLoadError(
+                    f"weights for {arch} not found: looked for {path} — copy {path.name} there "
+                    f"(the torch hub cache) or pass --weights FILE with a state_dict; nothing is downloaded"
+                )
+            name = f"{arch} ({meta_weights})"
+        else:
+            path = Path(weights)
+            meta_weights = _weights_enum(arch).DEFAULT
+            name = f"{arch} ({path.name})"
+        state = load_state_dict_file(path)
+        num_classes = _num_classes(state) or 1000
+        net = build(arch, num_classes)
+        apply_state_dict(net, state, path.name)
+        sha = sha256_file(path)
+    _drop_aux(arch, net)
+    net.eval().requires_grad_(False).to(device)
+    categories = list(meta_weights.meta.get("categories") or [])
+    labels = categories if len(categories) == num_classes else [f"class {i}" for i in range(num_classes)]
+    return LoadedModel(
+        spec=arch, kind="torchvision", name=name, module=net, device=device, labels=labels, pipeline=pipeline_from_weights(meta_weights),
+        weights_path=path, weights_sha256=sha, notes=notes,
+    )
