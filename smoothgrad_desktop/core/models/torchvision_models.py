@@ -81,9 +81,10 @@ def _num_classes(state: dict) -> int | None:
 
 def build(arch: str, num_classes: int = 1000, *, pretrained_layout: bool = True) -> torch.nn.Module:
     kwargs = {}
-    if arch in _AUX_ARCHS and pretrained_layout:
-        # the layout torchvision uses for its own pretrained weights
-        kwargs.update(transform_input=True, aux_logits=True, init_weights=False)
+    if arch in _AUX_ARCHS:
+        kwargs["init_weights"] = False  # torchvision's scipy-based init is slow and irrelevant here
+        if pretrained_layout:  # the layout torchvision uses for its own pretrained weights
+            kwargs.update(transform_input=True, aux_logits=True)
     return torchvision.models.get_model(arch, weights=None, num_classes=num_classes, **kwargs)
 
 
