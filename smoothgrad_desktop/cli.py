@@ -188,7 +188,7 @@ def cmd_models(args: argparse.Namespace) -> int:
     print("Embedded:")
     for spec in EMBEDDED_SPECS:
         metrics = embedded_metrics(spec)
-        acc = metrics.get("heldout_accuracy")
+        acc = metrics.get("held_out_accuracy")
         print(f"  {spec:14s} {EMBEDDED[spec][1]}" + (f", held-out accuracy {acc:.1%}" if acc else ""))
     print(f"torchvision (weights looked for in {hub_checkpoint_dir()}):")
     for arch in architectures():

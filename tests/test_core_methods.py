@@ -160,7 +160,7 @@ def test_integrated_gradients_completeness_on_relu_net_riemann():
 
 
 def test_integrated_gradients_matches_captum():
-    captum = pytest.importorskip("captum.attr")
+    import captum.attr as captum
     torch.manual_seed(3)
     net = nn.Sequential(nn.Conv2d(1, 4, 3), nn.Softplus(), nn.Flatten(), nn.Linear(4 * 4 * 4, 3)).eval()
     x = torch.rand(1, 6, 6)
@@ -218,7 +218,7 @@ def test_guided_backprop_matches_independent_reference():
     with torch.no_grad():
         ref = _guided_reference(list(net.body), x, 1)
     np.testing.assert_allclose(ours.numpy(), ref.numpy(), rtol=1e-5, atol=1e-6)
-    captum = pytest.importorskip("captum.attr")
+    import captum.attr as captum
     theirs = captum.GuidedBackprop(net).attribute(x, target=1)
     np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=1e-5, atol=1e-6)
 
@@ -230,7 +230,7 @@ def test_guided_backprop_guides_functional_relus():
     guided = guided_backprop(net, x, 0, context=MethodContext())
     assert not torch.allclose(plain, guided)
     # where guided backprop differs from Captum's (which ignores functional ReLUs), ours is the guided one:
-    captum = pytest.importorskip("captum.attr")
+    import captum.attr as captum
     theirs = captum.GuidedBackprop(net).attribute(x, target=0)
     assert torch.allclose(theirs, plain, atol=1e-6)  # Captum's known trap: plain gradient
     # and the functional net written with modules gives the same guided map as our functional one
@@ -272,7 +272,7 @@ def test_guided_backprop_refuses_models_without_relu():
 
 
 def test_gradient_equals_captum_saliency_on_resnet18():
-    captum = pytest.importorskip("captum.attr")
+    import captum.attr as captum
     import torchvision
 
     torch.manual_seed(0)

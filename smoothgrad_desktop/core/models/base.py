@@ -21,7 +21,7 @@ Box = tuple[float, float, float, float]
 class ImagePipeline:
     """Preprocessing from a PIL image to the model input ``(C, H, W)``, and its geometry.
 
-    ``resize`` is either ``None`` (native size), ``("height", h)`` (scale so the height is ``h``, keep aspect),
+    ``resize`` is either ``None`` (native size), ``("height", h)`` (scale so the height is ``h``, keep aspect, width at least ``h``),
     ``("short", s)`` (scale so the shorter side is ``s``) or ``("exact", (h, w))``; ``crop`` is a centre crop
     ``(h, w)`` or ``None``. ``mean``/``std`` normalise per channel after scaling pixels to [0, 1].
     """
@@ -37,8 +37,8 @@ class ImagePipeline:
         if self.resize is None:
             return width, height
         kind, value = self.resize
-        if kind == "height":
-            return max(1, round(width * value / height)), int(value)
+        if kind == "height":  # at least square: a narrower image is stretched to the height
+            return max(int(value), round(width * value / height)), int(value)
         if kind == "short":
             if width <= height:
                 return int(value), max(1, int(value * height / width))
