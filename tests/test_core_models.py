@@ -173,6 +173,6 @@ def test_inception_v3_guided_backprop_reaches_functional_relus():
     x = torch.randn(3, 80, 80)
     plain = METHODS["gradient"](model.module, x[None], 3, context=MethodContext())
     guided = METHODS["guided-backprop"](model.module, x[None], 3, context=MethodContext())
-    assert not torch.allclose(plain, guided)
+    assert (plain - guided).abs().max() > 0.1 * plain.abs().max() > 0
     # guided backprop passes only positive gradient into the first ReLU, so it is a different map, not a sign flip
     assert torch.isfinite(guided).all()
