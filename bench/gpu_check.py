@@ -25,6 +25,7 @@ import torch  # noqa: E402
 import torchvision  # noqa: E402
 
 from bench.bench_smoothgrad import build, make_input  # noqa: E402
+from smoothgrad_desktop.core.models.torchvision_models import choose_memory_format  # noqa: E402
 from smoothgrad_desktop.core.smoothing import SmoothingConfig, fidelity, smooth_attribution  # noqa: E402
 
 
@@ -68,8 +69,9 @@ def main() -> int:
                       "per_batch": (syncs[8] - syncs[2]) / 6}))
     # 3. automatic batch size and bf16 gate
     for name, size in (("resnet50", 224), ("inception_v3", 299), ("vgg16", 224)):
-        net = build(name, dev, channels_last=True)
+        net = build(name, dev, channels_last=False)
         x = make_input(name, size, dev)
+        layout = choose_memory_format(net, tuple(x.shape), dev)
         torch.cuda.synchronize()
         t0 = time.perf_counter()
         r = smooth_attribution(net, x, 3, SmoothingConfig(n_samples=500))
@@ -77,7 +79,7 @@ def main() -> int:
         t_auto = time.perf_counter() - t0
         g = smooth_attribution(net, x, 3, SmoothingConfig(n_samples=100, batch_size=50, precision="bf16"))
         f = smooth_attribution(net, x, 3, SmoothingConfig(n_samples=100, batch_size=50))
-        print(json.dumps({"check": "auto_batch_bf16", "model": name, "auto_batch": r.batch_size,
+        print(json.dumps({"check": "auto_batch_bf16", "model": name, "layout": str(layout), "auto_batch": r.batch_size,
                           "n500_seconds_auto_batch": round(t_auto, 3), "bf16_gate": g.fidelity,
                           "bf16_used": g.precision, "bf16_vs_fp32_whole_map": fidelity(torch.from_numpy(f.mean),
                                                                                       torch.from_numpy(g.mean))}))

@@ -123,3 +123,30 @@ def test_bf16_is_kept_only_when_the_fidelity_gate_passes():
     assert r.fidelity is not None and not r.fidelity["passed"] and r.precision == "fp32"
     exact = smooth_attribution(Fragile(), x, 1, SmoothingConfig(n_samples=8, batch_size=4))
     np.testing.assert_allclose(r.mean, exact.mean, rtol=1e-6)
+
+
+def test_noise_of_a_sample_does_not_depend_on_how_indices_are_grouped():
+    from smoothgrad_desktop.core.smoothing import NoiseSource, noise_block_size
+
+    shape = (3, 40, 40)
+    assert noise_block_size(shape) == 16 and noise_block_size((3, 1024, 1024)) == 1
+    whole = NoiseSource(shape, 4, torch.device("cpu")).take(range(40))
+    pieces = NoiseSource(shape, 4, torch.device("cpu"))
+    parts = torch.cat([pieces.take(range(a, b)) for a, b in ((0, 3), (3, 20), (20, 33), (33, 40))])
+    assert torch.equal(whole, parts)
+    scattered = NoiseSource(shape, 4, torch.device("cpu")).take([37, 2, 17, 2])
+    assert torch.equal(scattered, whole[[37, 2, 17, 2]])
+    other = NoiseSource(shape, 5, torch.device("cpu")).take(range(40))
+    assert not torch.equal(other, whole)
+    # distinct samples get independent-looking noise: standard normal moments, near-zero correlation
+    flat = whole.flatten(1).double()
+    assert abs(flat.mean()) < 0.01 and abs(flat.std() - 1) < 0.01
+    corr = torch.corrcoef(flat[:16])
+    assert (corr - torch.eye(16, dtype=corr.dtype)).abs().max() < 0.05
+
+
+def test_torchvision_models_load_channels_last_on_cpu():
+    from smoothgrad_desktop.core.models import load_model
+
+    model = load_model("resnet18", "random", device="cpu")
+    assert uses_channels_last(model.module)

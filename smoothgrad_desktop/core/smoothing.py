@@ -15,8 +15,8 @@ The running count, mean, mean of squares and sum of squared deviations (M2) are 
 Chan et al.'s parallel form of Welford's update, so VarGrad never suffers the cancellation of
 ``E[a^2] - E[a]^2`` and memory does not grow with ``n``: only one batch of gradients exists at a time.
 
-Noise is drawn per sample index from its own generator seeded by ``(seed, index)``, so the result does not
-depend on the batch size (up to float summation order) and a seed reproduces a run on the same device.
+Noise is drawn in fixed blocks of sample indices, each from its own generator seeded by ``(seed, block)``
+(:class:`NoiseSource`), so the result does not depend on the batch size (up to float summation order) and a seed reproduces a run on the same device.
 Noisy inputs are not clipped back into the input range.
 """
 
@@ -93,23 +93,72 @@ def noise_sigma(x: torch.Tensor, noise_level: float) -> float:
     return float(noise_level) * float(x.max() - x.min())
 
 
+_MASK64 = (1 << 64) - 1
+
+
+def _splitmix64(value: int) -> int:
+    value = (value + 0x9E3779B97F4A7C15) & _MASK64
+    value = ((value ^ (value >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    value = ((value ^ (value >> 27)) * 0x94D049BB133111EB) & _MASK64
+    return value ^ (value >> 31)
+
+
 def sample_seed(seed: int, index: int) -> int:
-    """The generator seed of sample ``index``: independent streams per index, fixed by ``seed``."""
-    state = np.random.SeedSequence([int(seed) & 0xFFFFFFFFFFFFFFFF, int(index)]).generate_state(2, np.uint32)
-    return (int(state[0]) << 31) ^ int(state[1])
+    """The generator seed of noise block ``index``: independent streams per block, fixed by ``seed`` (SplitMix64
+    of the pair, a microsecond each)."""
+    return _splitmix64(_splitmix64(int(seed) & _MASK64) ^ (int(index) & _MASK64)) >> 1
+
+
+def noise_block_size(shape: Sequence[int]) -> int:
+    """Samples per noise block: a power of two up to 16 keeping a block near 2**22 elements. It depends on the
+    input's shape only, never on the batch size, so the noise of sample ``i`` is the same for every batching."""
+    numel = max(1, int(np.prod(shape)))
+    block = max(1, min(16, (1 << 22) // numel))
+    return 1 << (block.bit_length() - 1)
+
+
+class NoiseSource:
+    """Standard normal noise for sample indices, drawn in fixed blocks of :func:`noise_block_size` samples.
+
+    Block ``k`` (samples ``k*B .. k*B+B-1``) comes from one generator call seeded by ``(seed, k)``, on ``device``:
+    one kernel launch per block instead of one per sample, and the noise of a sample depends only on the seed and
+    its index, whatever the batch size. The last block drawn is kept, so consecutive batches that share a block
+    draw it once."""
+
+    def __init__(self, shape: Sequence[int], seed: int, device: torch.device, dtype: torch.dtype = torch.float32):
+        self.shape, self.seed, self.device, self.dtype = tuple(shape), int(seed), device, dtype
+        self.block = noise_block_size(self.shape)
+        self.generator = torch.Generator(device=device)
+        self._cached: tuple[int, torch.Tensor] | None = None
+
+    def _block(self, k: int) -> torch.Tensor:
+        if self._cached is None or self._cached[0] != k:
+            self.generator.manual_seed(sample_seed(self.seed, k))
+            values = torch.empty((self.block, *self.shape), device=self.device, dtype=self.dtype)
+            values.normal_(generator=self.generator)
+            self._cached = (k, values)
+        return self._cached[1]
+
+    def take(self, indices: Sequence[int]) -> torch.Tensor:
+        """Noise rows for ``indices`` (any order, repeats allowed), shape ``(len(indices), *shape)``."""
+        out = torch.empty((len(indices), *self.shape), device=self.device, dtype=self.dtype)
+        row = 0
+        while row < len(indices):
+            k, offset = divmod(int(indices[row]), self.block)
+            run = 1  # copy runs of consecutive indices inside one block with one slice
+            while (row + run < len(indices) and int(indices[row + run]) == int(indices[row]) + run
+                   and offset + run < self.block):
+                run += 1
+            out[row:row + run] = self._block(k)[offset:offset + run]
+            row += run
+        return out
 
 
 def sample_noise(shape: Sequence[int], indices: Sequence[int], seed: int, device: torch.device,
                  dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """Standard normal noise of shape ``(len(indices), *shape)``, row ``r`` drawn from the stream of ``indices[r]``.
-
-    Generated on ``device`` (no host transfer on GPUs)."""
-    out = torch.empty((len(indices), *shape), device=device, dtype=dtype)
-    gen = torch.Generator(device=device)
-    for row, index in enumerate(indices):
-        gen.manual_seed(sample_seed(seed, index))
-        out[row].normal_(generator=gen)
-    return out
+    """Standard normal noise of shape ``(len(indices), *shape)``, row ``r`` being sample ``indices[r]``'s noise
+    (the same noise :func:`smooth_attribution` adds for that seed and index)."""
+    return NoiseSource(shape, seed, device, dtype).take(indices)
 
 
 class StreamingMoments:
@@ -347,13 +396,14 @@ def smooth_attribution(
     use_bf16 = config.precision == "bf16"
     autocast_device = device.type if device.type in ("cuda", "cpu", "mps") else "cpu"
     fidelity_record: dict | None = None
+    noise = NoiseSource(x.shape, config.seed, device, x.dtype)
 
     def compute(indices: list[int], rows: int, bf16: bool) -> torch.Tensor:
         context = MethodContext(steps=config.steps, baseline=baseline, quadrature=config.quadrature,
                                 max_rows=rows, guided_ok=guided_ok)
         with torch.enable_grad():
             if sigma > 0:
-                batch = sample_noise(x.shape, indices, config.seed, device, x.dtype).mul_(sigma).add_(x)
+                batch = noise.take(indices).mul_(sigma).add_(x)
             else:
                 batch = x.unsqueeze(0).expand(len(indices), *x.shape).clone()
             if channels_last:
@@ -366,7 +416,7 @@ def smooth_attribution(
     if config.batch_size:
         rows = config.batch_size
     elif device.type == "cuda":
-        rows = _probe_rows(lambda r: compute([0] * r, r, use_bf16), x, rows_wanted)
+        rows = _probe_rows(lambda r: compute(list(range(r)), r, use_bf16), x, rows_wanted)
     else:
         rows = auto_batch_size(x, rows_wanted, device)
     evaluations = 0
