@@ -23,3 +23,42 @@ def _no_network(monkeypatch):
 
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# GUI tests (test_gui_*.py): settings and app data in a temporary folder, and no leaked threads.
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _is_gui_test(request) -> bool:
+    module = getattr(request.node, "module", None)
+    return module is not None and module.__name__.rsplit(".", 1)[-1].startswith("test_gui")
+
+
+@pytest.fixture(autouse=True)
+def _gui_isolation(request, tmp_path_factory):
+    """For GUI tests: QSettings (INI) point at a fresh temporary folder, QStandardPaths is in test mode, and
+    after the test (this autouse fixture is torn down after qtbot has closed its widgets) no worker QThread or
+    thumbnail thread may still be running."""
+    if not _is_gui_test(request):
+        yield None
+        return
+    from PySide6.QtCore import QSettings, QStandardPaths
+
+    folder = tmp_path_factory.mktemp("qsettings")
+    QStandardPaths.setTestModeEnabled(True)
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    for scope in (QSettings.Scope.UserScope, QSettings.Scope.SystemScope):
+        QSettings.setPath(QSettings.Format.IniFormat, scope, str(folder))
+    yield folder
+
+    from smoothgrad_desktop.gui.models.images import wait_for_thumbnails
+    from smoothgrad_desktop.gui.worker import live_threads
+
+    leaked = live_threads()
+    for thread in leaked:  # stop them so that one leak does not take the whole session down
+        thread.quit()
+        thread.wait(10_000)
+    thumbs_done = wait_for_thumbnails(10_000)
+    assert not leaked, f"{len(leaked)} worker QThread(s) still running after the test: close the window"
+    assert thumbs_done, "thumbnail threads still running after the test"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,9 +13,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_non_editable_install_finds_resources(tmp_path):
     site = tmp_path / "site"
+    # build from a clean copy of the sources: an in-tree build/ folder could carry stale modules into the wheel
+    source = tmp_path / "src"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".venv", "build", "dist", "*.egg-info", ".git", "__pycache__", ".pytest_cache", ".hypothesis", "tests",
+        "bench", "docs", ".whl", ".gl"))
     build = subprocess.run(
         [sys.executable, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--no-index", "--quiet",
-         "--target", str(site), str(ROOT)],
+         "--target", str(site), str(source)],
         capture_output=True, text=True, timeout=600, cwd=tmp_path,
     )
     assert build.returncode == 0, build.stderr[-3000:]

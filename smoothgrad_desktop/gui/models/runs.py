@@ -1,0 +1,120 @@
+"""The run history: every finished map run with its parameters and timing; selecting a row shows it again."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, Qt
+
+from ..params import Params
+
+RunRole = Qt.ItemDataRole.UserRole + 1
+MAX_RUNS = 50
+
+HEADERS = ("#", "Image", "Method", "Noise", "n", "Seed", "Target", "Time")
+TOOLTIPS = (
+    "Run number (click a row to show that run again, with its parameters)",
+    "The image the run explained",
+    "Base method / aggregation",
+    "Noise level as a percentage of the input range (the tooltip of a row gives the absolute σ)",
+    "Number of noisy samples",
+    "Noise seed",
+    "The class the map explains",
+    "Wall-clock time of the run",
+)
+
+
+@dataclass
+class RunRecord:
+    number: int
+    image_key: str
+    image_name: str
+    params: Params
+    outcome: object  # worker.ExplainOutcome
+    seconds: float
+    sigma: float
+    n: int
+    target: int
+    target_label: str
+    device: str
+    batch_size: int
+    created: float = field(default_factory=time.time)
+
+    def summary(self) -> str:
+        p = self.params
+        return (f"run #{self.number}: {self.image_name}, {p.method}/{p.aggregation}, noise {p.noise_level:.0%} "
+                f"(σ={self.sigma:.3g}), n={self.n}, seed {p.seed}, target {self.target_label}, "
+                f"{self.seconds:.2f} s on {self.device}, batch {self.batch_size}")
+
+
+class RunHistoryModel(QAbstractTableModel):
+    def __init__(self, parent: QObject | None = None, max_runs: int = MAX_RUNS) -> None:
+        super().__init__(parent)
+        self._runs: list[RunRecord] = []  # newest first
+        self._next = 1
+        self._max = max_runs
+
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._runs)
+
+    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(HEADERS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal and 0 <= section < len(HEADERS):
+            if role == Qt.ItemDataRole.DisplayRole:
+                return HEADERS[section]
+            if role == Qt.ItemDataRole.ToolTipRole:
+                return TOOLTIPS[section]
+        return None
+
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or not 0 <= index.row() < len(self._runs):
+            return None
+        r = self._runs[index.row()]
+        col = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            p = r.params
+            return (
+                str(r.number), r.image_name, f"{p.method}/{p.aggregation}",
+                f"{p.noise_level * 100:g} %", str(r.n), str(p.seed), r.target_label,
+                f"{r.seconds:.2f} s",
+            )[col]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return r.summary()
+        if role == Qt.ItemDataRole.TextAlignmentRole and col in (0, 4, 5, 7):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == RunRole:
+            return r
+        return None
+
+    def add(self, **fields) -> RunRecord:
+        record = RunRecord(number=self._next, **fields)
+        self._next += 1
+        self.beginInsertRows(QModelIndex(), 0, 0)
+        self._runs.insert(0, record)
+        self.endInsertRows()
+        if len(self._runs) > self._max:
+            last = len(self._runs) - 1
+            self.beginRemoveRows(QModelIndex(), self._max, last)
+            del self._runs[self._max:]
+            self.endRemoveRows()
+        return record
+
+    def run(self, row: int) -> RunRecord | None:
+        return self._runs[row] if 0 <= row < len(self._runs) else None
+
+    def row_of(self, number: int) -> int:
+        for i, r in enumerate(self._runs):
+            if r.number == number:
+                return i
+        return -1
+
+    def runs(self) -> list[RunRecord]:
+        return list(self._runs)
+
+    def clear(self) -> None:
+        self.beginResetModel()
+        self._runs.clear()
+        self.endResetModel()

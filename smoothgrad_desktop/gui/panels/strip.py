@@ -1,0 +1,102 @@
+"""The method strip: gradient, SmoothGrad, IG, IG + SmoothGrad, Guided BP, Guided BP + SmoothGrad in one row,
+on ONE shared colour scale.
+
+Views never compute: the strip receives reduced ``(H, W)`` maps (or an error message per method).
+
+Public API
+----------
+``StripPanel(parent=None)`` (a ``QWidget``):
+
+* ``set_entries(entries: list[tuple[str, np.ndarray | None, str | None]], view, *, span: float | None = None,
+  percentile: float = 99.0, cmap: str | None = None)`` -- one column per entry ``(label, map, error)``: the label
+  on top, the map below; an entry whose map is None shows its error text (if any) inside its empty cell, so one
+  failing method never hides the others. One scale for all: ``span`` (locked) or core ``shared_span`` over the
+  maps shown (recomputed as entries arrive); one colour bar.
+* ``set_entry(i, label, values: np.ndarray | None, error: str | None = None)`` -- progressive fill of entry
+  ``i`` with the scale of the last ``set_entries`` (``i == len`` appends an entry; view "absolute" and the
+  default colour map if ``set_entries`` was never called); IndexError beyond that.
+* ``clear()`` -- removes all entries; ``grab_image() -> QImage`` -- the whole strip for PNG export.
+* ``labels() -> list[str]``, ``entry_error(i) -> str | None``.
+* Inherited: ``hovered = Signal(str)``, ``span``, ``image_item(0, i)``, ``view_box(0, i)``,
+  ``cell_text(0, i)`` (the error text shown), ``value_at(0, i, x, y)``, ``color_bar``, ``cell_count()``.
+"""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+
+from ._cells import CellGrid
+
+__all__ = ["StripPanel"]
+
+Entry = tuple[str, "np.ndarray | None", "str | None"]
+
+
+class StripPanel(CellGrid):
+    """The method strip (see the module docstring)."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._entries: list[tuple[str, np.ndarray | None, str | None]] = []
+
+    def labels(self) -> list[str]:
+        return [e[0] for e in self._entries]
+
+    def entry_error(self, i: int) -> str | None:
+        return self._entries[i][2]
+
+    def set_entries(
+        self,
+        entries: list[Entry],
+        view: str,
+        *,
+        span: float | None = None,
+        percentile: float = 99.0,
+        cmap: str | None = None,
+    ) -> None:
+        parsed = []
+        for e in entries:
+            if len(e) != 3:
+                raise ValueError(f"an entry is (label, map | None, error | None), got {e!r}")
+            label, values, error = e
+            parsed.append((str(label), values, None if error is None else str(error)))
+        self._set_scale(view, span, percentile, cmap)
+        self._entries = [(lab, None, err) for lab, _, err in parsed]
+        if tuple(lab for lab, _, _ in parsed) != self._structure:
+            self._relayout()
+        for i, (label, values, error) in enumerate(parsed):
+            self._fill(i, label, values, error)
+        self._rescale()
+
+    def set_entry(self, i: int, label: str, values: np.ndarray | None, error: str | None = None) -> None:
+        i = int(i)
+        if i < 0 or i > len(self._entries):
+            raise IndexError(f"entry {i} outside the strip of {len(self._entries)} entries")
+        error = None if error is None else str(error)
+        if i == len(self._entries):
+            self._entries.append((str(label), None, None))
+            old = [(lab, v, err) for lab, v, err in self._entries[:-1]]
+            self._relayout()
+            for j, (lab, v, err) in enumerate(old):
+                self._fill(j, lab, v, err)
+        self._fill(i, str(label), values, error)
+        self._rescale()
+
+    def clear(self) -> None:
+        self._entries = []
+        self._relayout()
+
+    def _relayout(self) -> None:
+        labels = [e[0] for e in self._entries]
+        self._build(1, len(labels), None, labels)
+        self._structure = tuple(labels)
+
+    def _fill(self, i: int, label: str, values: np.ndarray | None, error: str | None) -> None:
+        self._set_cell(0, i, values, error)
+        stored = self._cells[0][i].values
+        self._entries[i] = (label, stored, error)
+        if self._col_labels and self._col_labels[i].text != html.escape(label):
+            self._col_labels[i].setText(html.escape(label), color=self._fg)
+            self._cells[0][i].name = label

@@ -1,0 +1,177 @@
+"""The GUI's parameter set: one plain dataclass, validated from untrusted sources (QSettings, old versions).
+
+Parameters fall into three groups, and a change in each group costs something different:
+
+* **model** (``model``, ``weights``, ``device``): reload the model, then recompute;
+* **compute** (method, aggregation, noise level, n, IG steps, seed, target, batch size): recompute;
+* **display** (view, percentile, multiply-by-input, colour maps, opacity): re-render only, never recompute.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+from ..core.methods import METHODS
+from ..core.smoothing import AGGREGATIONS, DEFAULT_NOISE_LEVEL, DEFAULT_SAMPLES, DEFAULT_STEPS, SmoothingConfig
+from ..core.visualize import DEFAULT_DIVERGING, DEFAULT_SEQUENTIAL, VIEWS, colormap_names
+
+MODEL_FIELDS = ("model", "weights", "device")
+COMPUTE_FIELDS = ("method", "aggregation", "noise_level", "n_samples", "steps", "seed", "target", "batch_size")
+DISPLAY_FIELDS = ("view", "percentile", "multiply_by_input", "cmap_absolute", "cmap_signed", "opacity")
+
+MAX_SAMPLES = 100_000
+MAX_STEPS = 10_000
+MAX_SEED = 2**31 - 1
+MAX_BATCH = 4096
+
+
+@dataclass(frozen=True)
+class Params:
+    model: str = "default"
+    """``default``, ``mnist-noise``, a torchvision architecture name, or a path to a TorchScript/export file."""
+    weights: str = ""
+    """For torchvision architectures: a state_dict path, a cached weights enum name, ``random`` or empty (DEFAULT)."""
+    device: str = "auto"
+    method: str = "gradient"
+    aggregation: str = "smoothgrad"
+    noise_level: float = DEFAULT_NOISE_LEVEL
+    n_samples: int = DEFAULT_SAMPLES
+    steps: int = DEFAULT_STEPS
+    seed: int = 0
+    target: int | None = None
+    """``None``: the predicted class."""
+    batch_size: int = 0
+    """0: automatic."""
+    view: str = "absolute"
+    percentile: float = 99.0
+    multiply_by_input: bool = False
+    cmap_absolute: str = DEFAULT_SEQUENTIAL
+    cmap_signed: str = DEFAULT_DIVERGING
+    opacity: float = 0.6
+
+    # ------------------------------------------------------------------ derived
+    @property
+    def cmap(self) -> str:
+        return self.cmap_absolute if self.view == "absolute" else self.cmap_signed
+
+    def config(self) -> SmoothingConfig:
+        return SmoothingConfig(method=self.method, aggregation=self.aggregation, noise_level=self.noise_level,
+                               n_samples=self.n_samples, steps=self.steps, seed=self.seed,
+                               batch_size=self.batch_size or None)
+
+    def model_key(self) -> tuple:
+        return tuple(getattr(self, f) for f in MODEL_FIELDS)
+
+    def compute_key(self) -> tuple:
+        return tuple(getattr(self, f) for f in COMPUTE_FIELDS)
+
+    def changed_groups(self, other: "Params") -> set[str]:
+        """Which groups (``model``, ``compute``, ``display``) differ between ``self`` and ``other``."""
+        out = set()
+        for group, names in (("model", MODEL_FIELDS), ("compute", COMPUTE_FIELDS), ("display", DISPLAY_FIELDS)):
+            if any(getattr(self, n) != getattr(other, n) for n in names):
+                out.add(group)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> "Params":
+        """Build from a (possibly stale or hand-edited) mapping: every bad or missing value takes its default."""
+        base = cls()
+        if not data:
+            return base
+        out = {}
+        for f in fields(cls):
+            if f.name not in data:
+                continue
+            value = _coerce(f.name, data[f.name], getattr(base, f.name))
+            if value is not None or f.name == "target":
+                out[f.name] = value
+        try:
+            return replace(base, **out)
+        except (TypeError, ValueError):  # pragma: no cover - defensive
+            return base
+
+    def short_text(self) -> str:
+        level = f"{self.noise_level * 100:g}%"
+        text = f"{self.method}/{self.aggregation}, noise {level}, n={self.n_samples}, seed {self.seed}"
+        if self.method == "integrated-gradients":
+            text += f", steps {self.steps}"
+        return text
+
+
+def _as_bool(value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        return bool(value)
+    if isinstance(value, str):
+        low = value.strip().lower()
+        if low in ("true", "1", "yes", "on"):
+            return True
+        if low in ("false", "0", "no", "off", ""):
+            return False
+    return None
+
+
+def _as_int(value: Any, lo: int, hi: int) -> int | None:
+    try:
+        number = int(float(value))
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return number if lo <= number <= hi else None
+
+
+def _as_float(value: Any, lo: float, hi: float) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) and lo <= number <= hi else None
+
+
+def _coerce(name: str, value: Any, default: Any) -> Any:
+    """One field from an untrusted value; ``None`` means "use the default" (except ``target``)."""
+    if name in ("model", "weights", "device"):
+        if not isinstance(value, str):
+            return None
+        value = value.strip()
+        if name == "model" and not value:
+            return None
+        if name == "device" and not value:
+            return None
+        return value
+    if name == "method":
+        return value if value in METHODS else None
+    if name == "aggregation":
+        return value if value in AGGREGATIONS else None
+    if name == "view":
+        return value if value in VIEWS else None
+    if name == "cmap_absolute" or name == "cmap_signed":
+        return value if isinstance(value, str) and value in colormap_names() else None
+    if name == "noise_level":
+        return _as_float(value, 0.0, 10.0)
+    if name == "percentile":
+        number = _as_float(value, 0.0, 100.0)
+        return number if number is not None and number > 0 else None
+    if name == "opacity":
+        return _as_float(value, 0.0, 1.0)
+    if name == "n_samples":
+        return _as_int(value, 1, MAX_SAMPLES)
+    if name == "steps":
+        return _as_int(value, 1, MAX_STEPS)
+    if name == "seed":
+        return _as_int(value, 0, MAX_SEED)
+    if name == "batch_size":
+        return _as_int(value, 0, MAX_BATCH)
+    if name == "multiply_by_input":
+        return _as_bool(value)
+    if name == "target":
+        if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none", "predicted", "@invalid()")):
+            return None
+        return _as_int(value, 0, 10_000_000)
+    return None

@@ -1,0 +1,487 @@
+"""The parameter editor: every knob of a run, each with a tooltip in plain words.
+
+The editor only edits a :class:`~smoothgrad_desktop.gui.params.Params`; it emits ``params_changed(Params)`` on
+every user change and leaves the decision (reload, recompute after a debounce, or only re-render) to the window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtWidgets import (
+    QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton,
+    QSizePolicy, QSlider, QSpinBox, QToolButton, QVBoxLayout, QWidget,
+)
+
+from ...core.devices import available_devices
+from ...core.methods import METHOD_LABELS, METHODS
+from ...core.models import EMBEDDED_SPECS
+from ...core.smoothing import AGGREGATION_LABELS, AGGREGATIONS
+from ...core.visualize import COLOR_BLIND_SAFE, COLORMAPS, colormap_names
+from ..params import MAX_BATCH, MAX_SAMPLES, MAX_SEED, MAX_STEPS, Params
+
+MODEL_TORCHVISION = "@torchvision"
+MODEL_FILE = "@file"
+MODEL_CHOICES = (
+    ("default", "MNIST CNN (embedded default)"),
+    ("mnist-noise", "MNIST CNN trained with noise (embedded)"),
+    (MODEL_TORCHVISION, "torchvision architecture + weights file"),
+    (MODEL_FILE, "TorchScript / torch.export file"),
+)
+COLOR_BLIND_SAFE_NAMES = {"viridis", "CET-CBL2", COLOR_BLIND_SAFE}
+
+TIPS = {
+    "model": "Which network to explain. The embedded MNIST CNN ships with the app; its twin was trained with noisy "
+             "inputs (paper, section 5). A torchvision architecture needs a weights file (or weights already in "
+             "the local torch cache); a TorchScript file holds its own weights. Nothing is ever downloaded.",
+    "arch": "The torchvision network architecture whose weights you load.",
+    "weights": "A state_dict file for the architecture, a weights name found in the local torch cache (e.g. "
+               "IMAGENET1K_V1), 'random' for untrained weights, or empty for the architecture's default weights "
+               "from the local cache.",
+    "file": "A TorchScript (.pt/.ts) or torch.export (.pt2) model file. Such files contain code: only open files "
+            "you trust.",
+    "method": "The map that is averaged: the plain gradient of the class score, gradient × input, Integrated "
+              "Gradients (path integral from a black image) or Guided Backprop.",
+    "aggregation": "How the maps of the noisy copies are combined: SmoothGrad averages them (the paper's method), "
+                   "SmoothGrad² averages their squares, VarGrad takes their variance, None uses one noise-free map.",
+    "noise": "How much Gaussian noise is added to each copy, as a percentage of the input's value range "
+             "(max − min). The absolute σ is shown next to it. The paper recommends 10–20 %.",
+    "n": "How many noisy copies are averaged. More copies give a smoother, steadier map; little changes past 50.",
+    "steps": "Integrated Gradients only: how many points along the path from the black image to the input are "
+             "evaluated. More steps are more accurate and slower.",
+    "seed": "Fixes the random noise, so the same seed gives the same map again.",
+    "target": "The class the map explains. 'Predicted' follows the model's top class; click a row of the class "
+              "table to pick another.",
+    "view": "Absolute: how much each pixel matters, whatever the sign (sum of |values| over colour channels). "
+            "Signed: whether a pixel raises (positive) or lowers (negative) the class score.",
+    "percentile": "Values above this percentile are shown at full colour, so a few extreme pixels do not wash "
+                  "out the rest of the map. 99 is the usual choice; 100 shows the true maximum.",
+    "mbi": "Multiply the map by the input pixel values before display. Black pixels then can never show up, "
+           "whatever the model does there.",
+    "cmap_absolute": "Colours for the absolute view (a sequential scale from 'not important' to 'important'). "
+                     "Grey is the paper's; viridis and CET-CBL2 are colour-blind safe.",
+    "cmap_signed": "Colours for the signed view (a diverging scale: zero is the centre colour, positive and "
+                   "negative values go different ways). CET-CBD1 is colour-blind safe.",
+    "opacity": "How strongly the map is painted over the image in the overlay panel.",
+    "device": "Where the computation runs: auto picks a CUDA GPU, then Apple MPS, then the CPU.",
+    "batch": "How many noisy copies go through the network at once. Auto chooses from the memory and the speed "
+             "measured so far; the result does not depend on it, only the speed does.",
+    "reset": "Put every parameter back to its default value.",
+}
+
+
+def _combo(items, tip: str) -> QComboBox:
+    box = QComboBox()
+    for data, text in items:
+        box.addItem(text, data)
+    box.setToolTip(tip)
+    box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    box.setMinimumContentsLength(12)
+    box.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+    return box
+
+
+def _select(box: QComboBox, data) -> bool:
+    i = box.findData(data)
+    if i >= 0:
+        box.setCurrentIndex(i)
+        return True
+    return False
+
+
+class ParameterEditor(QWidget):
+    params_changed = Signal(object)  # Params
+    reset_requested = Signal()
+
+    def __init__(self, params: Params | None = None, parent: QWidget | None = None,
+                 architectures: list[str] | None = None) -> None:
+        super().__init__(parent)
+        self._updating = False
+        self._labels: tuple[str, ...] = tuple(str(i) for i in range(10))
+        self._input_range: float | None = None
+        self._architectures = architectures
+        self._build()
+        self.set_params(params or Params())
+
+    # ------------------------------------------------------------------ construction
+    def _build(self) -> None:
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.setContentsMargins(4, 4, 4, 4)
+        self._form = form
+
+        self.model_combo = _combo(MODEL_CHOICES, TIPS["model"])
+        form.addRow(self._label("&Model", self.model_combo, TIPS["model"]), self.model_combo)
+
+        self.arch_combo = QComboBox()
+        self.arch_combo.setEditable(True)
+        self.arch_combo.setToolTip(TIPS["arch"])
+        self.arch_combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self._arch_row_label = self._label("Architecture", self.arch_combo, TIPS["arch"])
+        form.addRow(self._arch_row_label, self.arch_combo)
+
+        self.weights_edit = QLineEdit()
+        self.weights_edit.setPlaceholderText("default weights from the local cache")
+        self.weights_edit.setToolTip(TIPS["weights"])
+        self.weights_button = QToolButton()
+        self.weights_button.setText("…")
+        self.weights_button.setToolTip("Choose a weights (state_dict) file")
+        self._weights_row = self._with_button(self.weights_edit, self.weights_button)
+        self._weights_row_label = self._label("Weights", self.weights_edit, TIPS["weights"])
+        form.addRow(self._weights_row_label, self._weights_row)
+
+        self.file_edit = QLineEdit()
+        self.file_edit.setPlaceholderText("path to a .pt / .ts / .pt2 model")
+        self.file_edit.setToolTip(TIPS["file"])
+        self.file_button = QToolButton()
+        self.file_button.setText("…")
+        self.file_button.setToolTip("Choose a TorchScript or torch.export model file")
+        self._file_row = self._with_button(self.file_edit, self.file_button)
+        self._file_row_label = self._label("Model file", self.file_edit, TIPS["file"])
+        form.addRow(self._file_row_label, self._file_row)
+
+        self.method_combo = _combo([(m, METHOD_LABELS.get(m, m)) for m in METHODS], TIPS["method"])
+        form.addRow(self._label("Me&thod", self.method_combo, TIPS["method"]), self.method_combo)
+
+        self.aggregation_combo = _combo([(a, AGGREGATION_LABELS.get(a, a)) for a in AGGREGATIONS],
+                                        TIPS["aggregation"])
+        form.addRow(self._label("&Aggregation", self.aggregation_combo, TIPS["aggregation"]), self.aggregation_combo)
+
+        self.noise_spin = QDoubleSpinBox()
+        self.noise_spin.setRange(0.0, 100.0)
+        self.noise_spin.setDecimals(1)
+        self.noise_spin.setSingleStep(1.0)
+        self.noise_spin.setSuffix(" %")
+        self.noise_spin.setToolTip(TIPS["noise"])
+        self.noise_spin.setKeyboardTracking(False)
+        self.sigma_label = QLabel()
+        self.sigma_label.setToolTip("The absolute standard deviation of the noise: level × (max(x) − min(x)) of the "
+                                    "model input.")
+        self.sigma_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        noise_row = QWidget()
+        nl = QHBoxLayout(noise_row)
+        nl.setContentsMargins(0, 0, 0, 0)
+        nl.addWidget(self.noise_spin, 1)
+        nl.addWidget(self.sigma_label, 1)
+        form.addRow(self._label("&Noise level", self.noise_spin, TIPS["noise"]), noise_row)
+
+        self.n_spin = QSpinBox()
+        self.n_spin.setRange(1, MAX_SAMPLES)
+        self.n_spin.setToolTip(TIPS["n"])
+        self.n_spin.setKeyboardTracking(False)
+        form.addRow(self._label("Samples &n", self.n_spin, TIPS["n"]), self.n_spin)
+
+        self.steps_spin = QSpinBox()
+        self.steps_spin.setRange(1, MAX_STEPS)
+        self.steps_spin.setToolTip(TIPS["steps"])
+        self.steps_spin.setKeyboardTracking(False)
+        form.addRow(self._label("IG steps", self.steps_spin, TIPS["steps"]), self.steps_spin)
+
+        self.seed_spin = QSpinBox()
+        self.seed_spin.setRange(0, MAX_SEED)
+        self.seed_spin.setToolTip(TIPS["seed"])
+        self.seed_spin.setKeyboardTracking(False)
+        form.addRow(self._label("&Seed", self.seed_spin, TIPS["seed"]), self.seed_spin)
+
+        self.target_combo = QComboBox()
+        self.target_combo.setToolTip(TIPS["target"])
+        self.target_combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.target_combo.setMinimumContentsLength(12)
+        self.target_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        form.addRow(self._label("Tar&get class", self.target_combo, TIPS["target"]), self.target_combo)
+
+        self.view_combo = _combo([("absolute", "Absolute (magnitude)"), ("signed", "Signed (+/−)")], TIPS["view"])
+        form.addRow(self._label("&View", self.view_combo, TIPS["view"]), self.view_combo)
+
+        self.percentile_spin = QDoubleSpinBox()
+        self.percentile_spin.setRange(50.0, 100.0)
+        self.percentile_spin.setDecimals(1)
+        self.percentile_spin.setSingleStep(0.5)
+        self.percentile_spin.setToolTip(TIPS["percentile"])
+        self.percentile_spin.setKeyboardTracking(False)
+        form.addRow(self._label("&Cap at percentile", self.percentile_spin, TIPS["percentile"]), self.percentile_spin)
+
+        self.mbi_check = QCheckBox("Multiply by input")
+        self.mbi_check.setToolTip(TIPS["mbi"])
+        form.addRow("", self.mbi_check)
+
+        self.cmap_abs_combo = _combo([(n, self._cmap_text(n)) for n in colormap_names("sequential")],
+                                     TIPS["cmap_absolute"])
+        self._cmap_tooltips(self.cmap_abs_combo)
+        form.addRow(self._label("Colours (absolute)", self.cmap_abs_combo, TIPS["cmap_absolute"]), self.cmap_abs_combo)
+        self.cmap_signed_combo = _combo([(n, self._cmap_text(n)) for n in colormap_names("diverging")],
+                                        TIPS["cmap_signed"])
+        self._cmap_tooltips(self.cmap_signed_combo)
+        form.addRow(self._label("Colours (signed)", self.cmap_signed_combo, TIPS["cmap_signed"]),
+                    self.cmap_signed_combo)
+
+        self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
+        self.opacity_slider.setRange(0, 100)
+        self.opacity_slider.setToolTip(TIPS["opacity"])
+        self.opacity_label = QLabel()
+        self.opacity_label.setMinimumWidth(36)
+        op_row = QWidget()
+        ol = QHBoxLayout(op_row)
+        ol.setContentsMargins(0, 0, 0, 0)
+        ol.addWidget(self.opacity_slider, 1)
+        ol.addWidget(self.opacity_label)
+        form.addRow(self._label("Overlay &opacity", self.opacity_slider, TIPS["opacity"]), op_row)
+
+        self.device_combo = _combo([("auto", "auto")] + [(d, d) for d in available_devices()], TIPS["device"])
+        form.addRow(self._label("&Device", self.device_combo, TIPS["device"]), self.device_combo)
+
+        self.batch_spin = QSpinBox()
+        self.batch_spin.setRange(0, MAX_BATCH)
+        self.batch_spin.setSpecialValueText("Auto")
+        self.batch_spin.setToolTip(TIPS["batch"])
+        self.batch_spin.setKeyboardTracking(False)
+        form.addRow(self._label("&Batch size", self.batch_spin, TIPS["batch"]), self.batch_spin)
+
+        self.reset_button = QPushButton("Reset to defaults")
+        self.reset_button.setToolTip(TIPS["reset"])
+
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addLayout(form)
+        outer.addWidget(self.reset_button, 0, Qt.AlignmentFlag.AlignLeft)
+        outer.addStretch(1)
+
+        # connections (all GUI thread)
+        self.model_combo.currentIndexChanged.connect(self._on_model_kind)
+        self.arch_combo.activated.connect(self._emit)
+        self.arch_combo.lineEdit().editingFinished.connect(self._emit)
+        self.weights_edit.editingFinished.connect(self._emit)
+        self.file_edit.editingFinished.connect(self._emit)
+        self.weights_button.clicked.connect(self._browse_weights)
+        self.file_button.clicked.connect(self._browse_model_file)
+        for box in (self.method_combo, self.aggregation_combo, self.target_combo, self.view_combo,
+                    self.cmap_abs_combo, self.cmap_signed_combo, self.device_combo):
+            box.currentIndexChanged.connect(self._emit)
+        for spin in (self.noise_spin, self.n_spin, self.steps_spin, self.seed_spin, self.percentile_spin,
+                     self.batch_spin):
+            spin.valueChanged.connect(self._emit)
+        self.mbi_check.toggled.connect(self._emit)
+        self.opacity_slider.valueChanged.connect(self._emit)
+        self.reset_button.clicked.connect(self._on_reset)
+
+    def _label(self, text: str, buddy: QWidget, tip: str) -> QLabel:
+        label = QLabel(text)
+        label.setBuddy(buddy)
+        label.setToolTip(tip)
+        return label
+
+    @staticmethod
+    def _with_button(edit: QLineEdit, button: QToolButton) -> QWidget:
+        row = QWidget()
+        layout = QHBoxLayout(row)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(edit, 1)
+        layout.addWidget(button)
+        return row
+
+    @staticmethod
+    def _cmap_text(name: str) -> str:
+        return f"{name} (colour-blind safe)" if name in COLOR_BLIND_SAFE_NAMES else name
+
+    @staticmethod
+    def _cmap_tooltips(box: QComboBox) -> None:
+        for i in range(box.count()):
+            name = box.itemData(i)
+            try:
+                box.setItemData(i, COLORMAPS[name].description, Qt.ItemDataRole.ToolTipRole)
+            except (KeyError, FileNotFoundError, ValueError):
+                pass
+
+    def _arch_list(self) -> list[str]:
+        if self._architectures is None:
+            try:
+                from ...core.models import architectures
+
+                self._architectures = architectures()
+            except Exception:  # noqa: BLE001 - torchvision broken: the other model kinds still work
+                self._architectures = []
+        return self._architectures
+
+    # ------------------------------------------------------------------ state <-> widgets
+    def params(self) -> Params:
+        return self._params
+
+    def set_params(self, params: Params) -> None:
+        """Show ``params`` without emitting ``params_changed``."""
+        self._updating = True
+        try:
+            self._params = params
+            spec = params.model
+            if spec in EMBEDDED_SPECS:
+                _select(self.model_combo, spec)
+            elif spec in set(self._arch_list()):
+                _select(self.model_combo, MODEL_TORCHVISION)
+                self._fill_arch()
+                self.arch_combo.setCurrentText(spec)
+                self.weights_edit.setText(params.weights)
+            else:
+                _select(self.model_combo, MODEL_FILE)
+                self.file_edit.setText(spec)
+            self._show_model_rows()
+            _select(self.method_combo, params.method)
+            _select(self.aggregation_combo, params.aggregation)
+            self.noise_spin.setValue(params.noise_level * 100.0)
+            self.n_spin.setValue(params.n_samples)
+            self.steps_spin.setValue(params.steps)
+            self.seed_spin.setValue(params.seed)
+            self._fill_targets(params.target)
+            _select(self.view_combo, params.view)
+            self.percentile_spin.setValue(params.percentile)
+            self.mbi_check.setChecked(params.multiply_by_input)
+            _select(self.cmap_abs_combo, params.cmap_absolute)
+            _select(self.cmap_signed_combo, params.cmap_signed)
+            self.opacity_slider.setValue(round(params.opacity * 100))
+            if not _select(self.device_combo, params.device):
+                self.device_combo.addItem(params.device, params.device)
+                _select(self.device_combo, params.device)
+            self.batch_spin.setValue(params.batch_size)
+            self._refresh_derived()
+        finally:
+            self._updating = False
+
+    def _read(self) -> Params:
+        kind = self.model_combo.currentData()
+        p = self._params
+        if kind == MODEL_TORCHVISION:
+            model, weights = self.arch_combo.currentText().strip() or "resnet50", self.weights_edit.text().strip()
+        elif kind == MODEL_FILE:
+            model, weights = self.file_edit.text().strip() or p.model, ""
+        else:
+            model, weights = kind, ""
+        target = self.target_combo.currentData()
+        return replace(
+            p, model=model, weights=weights, device=self.device_combo.currentData() or "auto",
+            method=self.method_combo.currentData(), aggregation=self.aggregation_combo.currentData(),
+            noise_level=round(self.noise_spin.value() / 100.0, 6), n_samples=self.n_spin.value(),
+            steps=self.steps_spin.value(), seed=self.seed_spin.value(),
+            target=None if target is None or target < 0 else int(target),
+            batch_size=self.batch_spin.value(), view=self.view_combo.currentData(),
+            percentile=self.percentile_spin.value(), multiply_by_input=self.mbi_check.isChecked(),
+            cmap_absolute=self.cmap_abs_combo.currentData(), cmap_signed=self.cmap_signed_combo.currentData(),
+            opacity=self.opacity_slider.value() / 100.0,
+        )
+
+    @Slot()
+    def _emit(self, *_args) -> None:
+        if self._updating:
+            return
+        new = self._read()
+        self._refresh_derived()
+        if new != self._params:
+            self._params = new
+            self._refresh_derived()
+            self.params_changed.emit(new)
+
+    def _refresh_derived(self) -> None:
+        p = self._params
+        self.steps_spin.setEnabled(self.method_combo.currentData() == "integrated-gradients")
+        aggregated = self.aggregation_combo.currentData() != "none"
+        self.noise_spin.setEnabled(aggregated)
+        self.n_spin.setEnabled(aggregated)
+        level = self.noise_spin.value() / 100.0
+        if not aggregated:
+            self.sigma_label.setText("σ = 0 (no noise)")
+        elif self._input_range is not None:
+            self.sigma_label.setText(f"σ = {level * self._input_range:.4g}")
+            self.sigma_label.setToolTip(f"σ = {level:g} × (max(x) − min(x)) = {level:g} × {self._input_range:.4g} "
+                                        f"= {level * self._input_range:.4g} in model-input units")
+        else:
+            self.sigma_label.setText(f"σ = {level:g} × range")
+        self.opacity_label.setText(f"{self.opacity_slider.value()} %")
+        del p
+
+    # ------------------------------------------------------------------ model rows
+    @Slot(int)
+    def _on_model_kind(self, _index: int) -> None:
+        if self.model_combo.currentData() == MODEL_TORCHVISION:
+            self._fill_arch()
+        self._show_model_rows()
+        kind = self.model_combo.currentData()
+        if kind == MODEL_FILE and not self.file_edit.text().strip():
+            return  # wait for a file
+        self._emit()
+
+    def _fill_arch(self) -> None:
+        if self.arch_combo.count() == 0:
+            names = self._arch_list()
+            self.arch_combo.addItems(names)
+            if "resnet50" in names:
+                self.arch_combo.setCurrentText("resnet50")
+
+    def _show_model_rows(self) -> None:
+        kind = self.model_combo.currentData()
+        tv, fl = kind == MODEL_TORCHVISION, kind == MODEL_FILE
+        for w in (self.arch_combo, self._arch_row_label, self._weights_row, self._weights_row_label):
+            w.setVisible(tv)
+        for w in (self._file_row, self._file_row_label):
+            w.setVisible(fl)
+
+    @Slot()
+    def _browse_weights(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a weights file", self.weights_edit.text() or str(Path.home()),
+                                              "PyTorch weights (*.pt *.pth *.bin *.ckpt);;All files (*)")
+        if path:
+            self.weights_edit.setText(path)
+            self._emit()
+
+    @Slot()
+    def _browse_model_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a TorchScript / torch.export model",
+                                              self.file_edit.text() or str(Path.home()),
+                                              "Model files (*.pt *.ts *.pt2 *.pth);;All files (*)")
+        if path:
+            self.file_edit.setText(path)
+            self._emit()
+
+    # ------------------------------------------------------------------ from the window
+    def set_labels(self, labels: tuple[str, ...] | list[str]) -> None:
+        """The loaded model's class names (for the target list)."""
+        self._labels = tuple(labels)
+        self._updating = True
+        try:
+            self._fill_targets(self._params.target)
+        finally:
+            self._updating = False
+
+    def _fill_targets(self, target: int | None) -> None:
+        self.target_combo.blockSignals(True)
+        try:
+            self.target_combo.clear()
+            self.target_combo.addItem("Predicted class", -1)
+            for i, label in enumerate(self._labels):
+                self.target_combo.addItem(f"{i}: {label}" if label != str(i) else label, i)
+            if target is not None and not _select(self.target_combo, target):
+                self.target_combo.addItem(f"{target}: (not in this model)", target)
+                _select(self.target_combo, target)
+            if target is None:
+                self.target_combo.setCurrentIndex(0)
+        finally:
+            self.target_combo.blockSignals(False)
+
+    def set_target(self, target: int | None) -> None:
+        """Pick the target class (e.g. from the class table); emits ``params_changed`` when it changes."""
+        if target == self._params.target:
+            return
+        if target is None:
+            self.target_combo.setCurrentIndex(0)
+        elif not _select(self.target_combo, target):
+            self._fill_targets(target)
+            self._emit()
+
+    def set_input_range(self, value: float | None) -> None:
+        self._input_range = value
+        self._refresh_derived()
+
+    def set_opacity(self, value: float) -> None:
+        self.opacity_slider.setValue(round(max(0.0, min(1.0, value)) * 100))
+
+    @Slot()
+    def _on_reset(self) -> None:
+        self.reset_requested.emit()
