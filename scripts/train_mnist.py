@@ -243,14 +243,14 @@ def write_samples(out_dir: Path, split_seed: int, n_single: int = 12, n_pairs: i
 
     entries: list[dict] = []
     for k, h in enumerate(rng.choice(len(Xho), size=n_single, replace=False)):
-        name = f"digit_{k}_label_{yho[h]}.png"
+        name = f"digit_{k:02d}_label_{yho[h]}.png"
         to_png(Xho[h], out_dir / name)
         entries.append({"file": name, "kind": "digit", "labels": [int(yho[h])],
                         "held_out_index": [int(h)], "dataset_index": [int(ho_idx[h])]})
     pairs = random_pairs(yho, n_pairs, rng)
     canv = make_canvases(torch.from_numpy(Xho), pairs).numpy()
     for k, (a, b) in enumerate(pairs):
-        name = f"pair_{k}_{yho[a]}_{yho[b]}.png"
+        name = f"pair_{k:02d}_{yho[a]}_{yho[b]}.png"
         to_png(canv[k, 0], out_dir / name)
         entries.append({"file": name, "kind": "pair", "labels": [int(yho[a]), int(yho[b])],
                         "held_out_index": [int(a), int(b)], "dataset_index": [int(ho_idx[a]), int(ho_idx[b])]})
