@@ -152,3 +152,36 @@ def test_models_and_self_test_commands(capsys):
     assert "default" in out and "mnist-noise" in out
     assert main(["self-test"]) == 0
     assert "self-test ok" in capsys.readouterr().out
+
+
+class _WrongShape(torch.nn.Module):
+    def forward(self, x):
+        return x.mean(dim=1)  # (N, H, W), not (N, K)
+
+
+class _NaNScores(torch.nn.Module):
+    def forward(self, x):
+        return x.flatten(1)[:, :10] * float("nan")
+
+
+class _InfGradient(torch.nn.Module):
+    def forward(self, x):
+        return torch.sqrt(x.flatten(1)[:, :10] - x.flatten(1)[:, :10].detach())  # value 0, gradient inf
+
+
+@pytest.mark.parametrize("module,message", [
+    (_WrongShape(), "expected (N, K)"),
+    (_NaNScores(), "NaN/Inf"),
+    (_InfGradient(), "not finite"),
+])
+def test_hostile_torchscript_models_get_a_clear_message_and_no_map(tmp_path, samples, module, message):
+    path = tmp_path / "model.pt"
+    torch.jit.script(module).save(str(path))
+    (tmp_path / "model.pt.json").write_text('{"channels": 1}')
+    good = next(p for p in samples if p.name.startswith("digit"))
+    out = tmp_path / "out"
+    proc = run_cli("compute", good, "--out", out, "--model", path, "--samples", "3", "--smooth", "smoothgrad")
+    assert proc.returncode == 1, proc.stderr
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert not list(out.glob("*"))

@@ -14,6 +14,7 @@ Every key is optional; without the file, images are fed as RGB scaled to [0, 1] 
 from __future__ import annotations
 
 import json
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -65,13 +66,17 @@ def load_model_file(path: Path, device: torch.device) -> LoadedModel:
         raise ModelLoadError(f"{path}: model file not found")
     exported = path.suffix.lower() in EXPORT_SUFFIXES
     try:
-        if exported:
-            program = torch.export.load(str(path))
-            module = program.module()
-            kind = "export"
-        else:
-            module = torch.jit.load(str(path), map_location="cpu")
-            kind = "torchscript"
+        with warnings.catch_warnings():
+            # torch marks TorchScript deprecated; the user chose this file, the notice is not theirs to act on
+            warnings.simplefilter("ignore", FutureWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            if exported:
+                program = torch.export.load(str(path))
+                module = program.module()
+                kind = "export"
+            else:
+                module = torch.jit.load(str(path), map_location="cpu")
+                kind = "torchscript"
     except (RuntimeError, ValueError, OSError, zipfile.BadZipFile, KeyError, AttributeError, TypeError) as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
         what = "a torch.export program (.pt2)" if exported else "a TorchScript model"
