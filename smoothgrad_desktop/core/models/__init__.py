@@ -26,6 +26,12 @@ EMBEDDED_SPECS = tuple(EMBEDDED)
 
 
 def load_model(spec: str = "default", weights: str | None = None, device: str | torch.device = "auto") -> LoadedModel:
+    model = _load(spec, weights, device)
+    model.weights_arg = weights
+    return model
+
+
+def _load(spec: str, weights: str | None, device: str | torch.device) -> LoadedModel:
     spec = (spec or "default").strip()
     dev = resolve_device(device)
     if spec in EMBEDDED:

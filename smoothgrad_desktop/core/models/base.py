@@ -114,6 +114,8 @@ class LoadedModel:
     weights_sha256: str | None = None
     guided_ok: bool = True
     notes: list[str] = field(default_factory=list)
+    weights_arg: str | None = None
+    """The ``weights`` argument the model was loaded with (a path, an enum name, ``random`` or None)."""
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         return self.module(x)

@@ -1,0 +1,121 @@
+"""Session files: everything needed to reproduce a set of maps — images, model, weights hash, parameters, seed.
+
+A session is JSON (``.sgsession``)::
+
+    {"format": "smoothgrad-desktop-session", "version": 1,
+     "model": {"spec": "default", "weights": null, "weights_sha256": "..."},
+     "device": "cpu", "target": "predicted",
+     "config": {"method": "gradient", "aggregation": "smoothgrad", "noise_level": 0.15, "n_samples": 50, ...},
+     "display": {...free-form view settings of the app...},
+     "images": [{"path": "/data/cat.png", "sha256": "..."}], "current": 0}
+
+Reopening a session on the same device with the same software reproduces the maps bit for bit: the noise is a
+pure function of the seed and the sample index, and the batch size is stored. Files whose content changed since
+the session was saved (weights or images) are reported, never silently used.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from .errors import UserFacingError
+from .export import atomic_write_bytes, json_bytes
+from .models.base import sha256_file
+from .smoothing import SmoothingConfig
+
+FORMAT = "smoothgrad-desktop-session"
+VERSION = 1
+SUFFIX = ".sgsession"
+
+
+class SessionError(UserFacingError):
+    """A session file could not be read or no longer matches the files it names."""
+
+
+@dataclass
+class Session:
+    model_spec: str = "default"
+    weights: str | None = None
+    weights_sha256: str | None = None
+    device: str = "auto"
+    target: str | int = "predicted"
+    config: SmoothingConfig = field(default_factory=SmoothingConfig)
+    images: list[str] = field(default_factory=list)
+    image_sha256: list[str | None] = field(default_factory=list)
+    current: int = 0
+    display: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {
+            "format": FORMAT, "version": VERSION,
+            "model": {"spec": self.model_spec, "weights": self.weights, "weights_sha256": self.weights_sha256},
+            "device": self.device, "target": self.target, "config": asdict(self.config),
+            "display": self.display, "current": self.current,
+            "images": [{"path": p, "sha256": h} for p, h in zip(self.images, self.image_sha256)],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict, source: str = "session") -> "Session":
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise SessionError(f"{source}: not a SmoothGrad Desktop session file")
+        if int(data.get("version", 0)) > VERSION:
+            raise SessionError(f"{source}: written by a newer version (format {data.get('version')})")
+        try:
+            known = {f.name for f in fields(SmoothingConfig)}
+            config = SmoothingConfig(**{k: v for k, v in dict(data.get("config", {})).items() if k in known})
+            config.validate()
+            model = data.get("model", {})
+            images = list(data.get("images", []))
+            return cls(
+                model_spec=str(model.get("spec", "default")), weights=model.get("weights"),
+                weights_sha256=model.get("weights_sha256"), device=str(data.get("device", "auto")),
+                target=data.get("target", "predicted"), config=config,
+                images=[str(entry["path"]) for entry in images],
+                image_sha256=[entry.get("sha256") for entry in images],
+                current=int(data.get("current", 0)), display=dict(data.get("display", {})),
+            )
+        except (TypeError, ValueError, KeyError) as exc:
+            raise SessionError(f"{source}: malformed session ({exc})") from exc
+        except UserFacingError as exc:
+            raise SessionError(f"{source}: {exc}") from exc
+
+    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        return atomic_write_bytes(Path(path), json_bytes(self.to_dict()), overwrite=overwrite)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Session":
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise SessionError(f"{path.name}: file not found") from exc
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise SessionError(f"{path.name}: cannot read session ({exc})") from exc
+        return cls.from_dict(data, path.name)
+
+    def check_files(self) -> list[str]:
+        """One line per file that is missing or changed since the session was saved (empty when all match)."""
+        problems = []
+        for p, digest in zip(self.images, self.image_sha256):
+            path = Path(p)
+            if not path.is_file():
+                problems.append(f"{path.name}: image missing ({path})")
+            elif digest and sha256_file(path) != digest:
+                problems.append(f"{path.name}: image changed since the session was saved")
+        if self.weights and self.weights_sha256 and Path(self.weights).is_file():
+            if sha256_file(Path(self.weights)) != self.weights_sha256:
+                problems.append(f"{Path(self.weights).name}: weights changed since the session was saved")
+        return problems
+
+
+def session_for(model, images: list[str | Path], config: SmoothingConfig, *, device: str, target="predicted",
+                current: int = 0, display: dict | None = None) -> Session:
+    """A session describing a loaded model (:class:`~.models.LoadedModel`) and image paths."""
+    paths = [str(Path(p).resolve()) for p in images]
+    return Session(
+        model_spec=model.spec, weights=model.weights_arg, weights_sha256=model.weights_sha256, device=device, target=target, config=config,
+        images=paths, image_sha256=[sha256_file(Path(p)) if Path(p).is_file() else None for p in paths],
+        current=current, display=dict(display or {}),
+    )
