@@ -45,21 +45,10 @@ def _percentile(text: str) -> float:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
+def _add_model_options(c: argparse.ArgumentParser) -> None:
     from .core.methods import METHODS, QUADRATURES
     from .core.smoothing import AGGREGATIONS, DEFAULT_NOISE_LEVEL, DEFAULT_SAMPLES, DEFAULT_STEPS
 
-    parser = argparse.ArgumentParser(prog=PROG, description="SmoothGrad sensitivity maps, offline. "
-                                     "Run without a command to open the desktop app.")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-
-    c = sub.add_parser("compute", help="compute attribution maps for images and write .npy/.png/.json per input",
-                       description="Compute an attribution map for each INPUT (image files, .npy model inputs or "
-                                   "folders of them) and write STEM.npy, STEM.png and STEM.json into --out.")
-    c.add_argument("inputs", nargs="+", metavar="INPUT")
-    c.add_argument("--out", required=True, metavar="DIR", help="output folder (created if missing)")
     c.add_argument("--model", default="default", metavar="SPEC",
                    help="default (embedded MNIST CNN), mnist-noise, a torchvision architecture name, "
                         "or a TorchScript/torch.export file")
@@ -80,12 +69,55 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--device", default="auto", metavar="D", help="auto (CUDA > MPS > CPU), cpu, cuda, cuda:N or mps")
     c.add_argument("--batch-size", type=_positive, default=None, metavar="B",
                    help="model inputs per forward/backward pass (default: automatic)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+    parser = argparse.ArgumentParser(prog=PROG, description="SmoothGrad sensitivity maps, offline. "
+                                     "Run without a command to open the desktop app.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    c = sub.add_parser("compute", help="compute attribution maps for images and write .npy/.png/.json per input",
+                       description="Compute an attribution map for each INPUT (image files, .npy model inputs or "
+                                   "folders of them) and write STEM.npy, STEM.png and STEM.json into --out.")
+    c.add_argument("inputs", nargs="+", metavar="INPUT")
+    c.add_argument("--out", required=True, metavar="DIR", help="output folder (created if missing)")
+    _add_model_options(c)
     c.add_argument("--view", default="absolute", choices=["absolute", "signed"])
     c.add_argument("--percentile", type=_percentile, default=99.0, metavar="P", help="capping percentile (default 99)")
     c.add_argument("--multiply-by-input", action="store_true", help="multiply the map by the input before display")
     c.add_argument("--cmap", default=None, metavar="NAME", help="colour map for the PNG (default per view)")
     c.add_argument("--overwrite", action="store_true", help="replace existing output files (default: refuse)")
     c.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
+
+    e = sub.add_parser("evaluate", help="deletion/insertion curves and sanity checks per input (JSON + PNG plots)",
+                       description="For each INPUT: deletion and insertion curves of the map (and of a random pixel "
+                                   "order) with their AUCs, the cascading parameter-randomisation sanity check and "
+                                   "the random-target test; writes STEM.evaluation.json and PNG plots into --out.")
+    e.add_argument("inputs", nargs="+", metavar="INPUT")
+    e.add_argument("--out", required=True, metavar="DIR")
+    _add_model_options(e)
+    e.add_argument("--curve-steps", type=_positive, default=50, metavar="K",
+                   help="points on the deletion/insertion curves (default 50)")
+    e.add_argument("--sanity-layers", type=int, default=None, metavar="L",
+                   help="randomise only the top L layers (default: all)")
+    e.add_argument("--no-sanity", action="store_true", help="skip the randomisation sanity checks")
+    e.add_argument("--overwrite", action="store_true")
+    e.add_argument("--quiet", "-q", action="store_true")
+
+    r = sub.add_parser("report", help="a self-contained index.html with top-5, maps and provenance per input",
+                       description="Compute the map of each INPUT and write one self-contained HTML page "
+                                   "(images embedded) with the top-5 classes, the heatmap, the overlay and the "
+                                   "provenance of every input, plus the raw .npy maps.")
+    r.add_argument("inputs", nargs="+", metavar="INPUT")
+    r.add_argument("--out", required=True, metavar="DIR")
+    _add_model_options(r)
+    r.add_argument("--view", default="absolute", choices=["absolute", "signed"])
+    r.add_argument("--percentile", type=_percentile, default=99.0, metavar="P")
+    r.add_argument("--title", default="SmoothGrad Desktop report")
+    r.add_argument("--overwrite", action="store_true")
+    r.add_argument("--quiet", "-q", action="store_true")
 
     m = sub.add_parser("models", help="list the models this installation can load offline")
     m.add_argument("--all", action="store_true", help="list every torchvision architecture, not only cached ones")
@@ -94,6 +126,14 @@ def build_parser() -> argparse.ArgumentParser:
     g = sub.add_parser("gui", help="open the desktop app (the default without a command)")
     g.add_argument("files", nargs="*", help="images to open")
     return parser
+
+
+def config_from_args(args: argparse.Namespace):
+    from .core.smoothing import SmoothingConfig
+
+    return SmoothingConfig(method=args.method, aggregation=args.smooth, noise_level=args.noise_level,
+                           n_samples=args.samples, steps=args.steps, seed=args.seed, batch_size=args.batch_size,
+                           quadrature=args.quadrature)
 
 
 def _expand_inputs(inputs: Sequence[str]) -> list[Path]:
@@ -113,22 +153,13 @@ def _err(message: str) -> None:
     print(f"{PROG}: {message}".replace("\n", " "), file=sys.stderr)
 
 
-def cmd_compute(args: argparse.Namespace) -> int:
-    from .core import visualize as vz
+def prepare_run(args: argparse.Namespace):
+    """Validate the shared options, load the model and create the output folder: ``(config, model, out)``, or
+    an exit code after printing one line."""
     from .core.errors import UserFacingError
-    from .core.explain import explain
-    from .core.export import json_bytes, npy_bytes, png_bytes, write_group
-    from .core.images import load_input
     from .core.models import load_model
-    from .core.smoothing import SmoothingConfig
-    from .core.views import heatmap_rgba
 
-    config = SmoothingConfig(method=args.method, aggregation=args.smooth, noise_level=args.noise_level,
-                             n_samples=args.samples, steps=args.steps, seed=args.seed, batch_size=args.batch_size,
-                             quadrature=args.quadrature)
-    if args.cmap is not None and args.cmap not in vz.COLORMAPS:
-        _err(f"unknown colour map {args.cmap!r}; choose one of {', '.join(vz.COLORMAPS)}")
-        return EXIT_USAGE
+    config = config_from_args(args)
     try:
         config.validate()
         model = load_model(args.model, args.weights, args.device)
@@ -141,6 +172,16 @@ def cmd_compute(args: argparse.Namespace) -> int:
     except OSError as exc:
         _err(f"cannot create output folder {out}: {exc.strerror or exc}")
         return EXIT_USAGE
+    return config, model, out
+
+
+def run_inputs(args: argparse.Namespace, work) -> int:
+    """Call ``work(path) -> (files, summary)`` for every input; write each input's files all-or-nothing.
+
+    A failing input gets one line on stderr and no files; the others go on; exit 1 if any failed."""
+    from .core.errors import UserFacingError
+    from .core.export import write_group
+
     failures = 0
     stems: set[str] = set()
     for path in _expand_inputs(args.inputs):
@@ -148,19 +189,7 @@ def cmd_compute(args: argparse.Namespace) -> int:
         try:
             if path.stem in stems:
                 raise UserFacingError(f"another input already wrote {path.stem}.* in this call")
-            image = load_input(path)
-            expl = explain(model, image, config, target=args.target)
-            rgba, span = heatmap_rgba(expl, args.view, percentile=args.percentile, cmap=args.cmap,
-                                      multiply_by_input=args.multiply_by_input)
-            record = expl.provenance(view={"view": args.view, "percentile": args.percentile, "span": span,
-                                           "cmap": args.cmap or vz.default_cmap(args.view),
-                                           "multiply_by_input": args.multiply_by_input})
-            record["seconds"] = round(time.perf_counter() - t0, 4)
-            files = {
-                out / f"{path.stem}.npy": npy_bytes(expl.result.attribution.astype("float32")),
-                out / f"{path.stem}.png": png_bytes(rgba, text={"smoothgrad-desktop": f"{config.method}/{config.aggregation}"}),
-                out / f"{path.stem}.json": json_bytes(record),
-            }
+            files, summary = work(path)
             write_group(files, overwrite=args.overwrite)
             stems.add(path.stem)
         except UserFacingError as exc:
@@ -170,14 +199,50 @@ def cmd_compute(args: argparse.Namespace) -> int:
             continue
         except Exception as exc:  # noqa: BLE001 - a crash in one input must not kill the batch
             failures += 1
-            _err(f"{path.name}: unexpected error ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})")
+            first = str(exc).splitlines()[0] if str(exc) else ""
+            _err(f"{path.name}: unexpected error ({type(exc).__name__}: {first})")
             continue
         if not args.quiet:
-            top = expl.top[0]
-            print(f"{path.name}: target {expl.target} ({expl.target_label}), top-1 {top.label} "
-                  f"p={top.probability:.3f}, {config.method}/{config.aggregation} n={expl.result.n} "
-                  f"sigma={expl.result.sigma:.4g}, {time.perf_counter() - t0:.2f} s -> {out / path.stem}.*")
+            print(f"{path.name}: {summary}, {time.perf_counter() - t0:.2f} s")
     return EXIT_INPUT_FAILED if failures else EXIT_OK
+
+
+def cmd_compute(args: argparse.Namespace) -> int:
+    from .core import visualize as vz
+    from .core.explain import explain
+    from .core.export import json_bytes, npy_bytes, png_bytes
+    from .core.images import load_input
+    from .core.views import heatmap_rgba
+
+    if args.cmap is not None and args.cmap not in vz.COLORMAPS:
+        _err(f"unknown colour map {args.cmap!r}; choose one of {', '.join(vz.COLORMAPS)}")
+        return EXIT_USAGE
+    prepared = prepare_run(args)
+    if isinstance(prepared, int):
+        return prepared
+    config, model, out = prepared
+
+    def work(path: Path):
+        t0 = time.perf_counter()
+        expl = explain(model, load_input(path), config, target=args.target)
+        rgba, span = heatmap_rgba(expl, args.view, percentile=args.percentile, cmap=args.cmap,
+                                  multiply_by_input=args.multiply_by_input)
+        record = expl.provenance(view={"view": args.view, "percentile": args.percentile, "span": span,
+                                       "cmap": args.cmap or vz.default_cmap(args.view),
+                                       "multiply_by_input": args.multiply_by_input})
+        record["seconds"] = round(time.perf_counter() - t0, 4)
+        files = {
+            out / f"{path.stem}.npy": npy_bytes(expl.result.attribution.astype("float32")),
+            out / f"{path.stem}.png": png_bytes(rgba, text={"smoothgrad-desktop": f"{config.method}/{config.aggregation}"}),
+            out / f"{path.stem}.json": json_bytes(record),
+        }
+        top = expl.top[0]
+        summary = (f"target {expl.target} ({expl.target_label}), top-1 {top.label} p={top.probability:.3f}, "
+                   f"{config.method}/{config.aggregation} n={expl.result.n} sigma={expl.result.sigma:.4g} "
+                   f"-> {out / path.stem}.*")
+        return files, summary
+
+    return run_inputs(args, work)
 
 
 def cmd_models(args: argparse.Namespace) -> int:
@@ -231,7 +296,10 @@ def cmd_self_test(_args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    handlers = {"compute": cmd_compute, "models": cmd_models, "self-test": cmd_self_test}
+    from .evaluate_cli import cmd_evaluate, cmd_report
+
+    handlers = {"compute": cmd_compute, "evaluate": cmd_evaluate, "report": cmd_report, "models": cmd_models,
+                "self-test": cmd_self_test}
     handler = handlers.get(args.command)
     if handler is None:
         parser.print_help()

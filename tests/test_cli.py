@@ -185,3 +185,36 @@ def test_hostile_torchscript_models_get_a_clear_message_and_no_map(tmp_path, sam
     assert message in proc.stderr and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
     assert not list(out.glob("*"))
+
+
+def test_evaluate_writes_aucs_sanity_curve_and_plots(tmp_path, samples):
+    digit = next(p for p in samples if p.name.startswith("digit"))
+    bad = tmp_path / "bad.png"
+    bad.write_text("nope")
+    rc = main(["evaluate", str(digit), str(bad), "--out", str(tmp_path / "ev"), "--samples", "6", "--curve-steps", "10",
+               "-q"])
+    assert rc == 1  # the bad input fails, the good one is still evaluated
+    record = json.loads((tmp_path / "ev" / f"{digit.stem}.evaluation.json").read_text())
+    p = record["perturbation"]
+    assert 0 <= p["deletion_attribution_auc"] <= 1 and 0 <= p["insertion_random_auc"] <= 1
+    assert p["deletion_attribution_auc"] < p["deletion_random_auc"]  # the trained model's map beats random order
+    curves = {(c["kind"], c["order"]): c for c in p["curves"]}
+    assert len(curves[("deletion", "attribution")]["fractions"]) == 11
+    sanity = record["sanity"]["cascading_randomization"]
+    assert len(sanity["layers"]) == len(sanity["spearman_abs"]) == 4
+    assert record["sanity"]["random_target"]["random_target"] != record["target"]["index"]
+    for kind in ("deletion", "insertion", "sanity"):
+        assert Image.open(tmp_path / "ev" / f"{digit.stem}.{kind}.png").size[0] > 300
+    assert not list((tmp_path / "ev").glob("bad.*"))
+
+
+def test_report_is_one_self_contained_page(tmp_path, samples):
+    chosen = [p for p in samples if p.name.startswith("pair")][:2]
+    assert main(["report", *map(str, chosen), "--out", str(tmp_path), "--samples", "4", "-q"]) == 0
+    page = (tmp_path / "index.html").read_text()
+    assert page.count("<section>") == 2 and page.count("data:image/png;base64,") == 6
+    assert "src=\"http" not in page and "<script" not in page  # nothing fetched from anywhere
+    for p in chosen:
+        assert p.name in page and (tmp_path / f"{p.stem}.npy").is_file()
+    assert "Provenance" in page and "weights_sha256" in page
+    assert main(["report", str(chosen[0]), "--out", str(tmp_path), "-q"]) == 2  # no silent overwrite
