@@ -481,9 +481,14 @@ def _composite_over_white(colour: np.ndarray, alpha: np.ndarray, notes: list[str
     """colour (H,W,k) uint8, alpha (H,W) uint8 -> (H,W,k) uint8 composited over white."""
     if alpha.size and int(alpha.min()) < 255:
         notes.append("transparency composited over white")
-        a = alpha.astype(np.float32)[:, :, None] / 255.0
-        out = colour.astype(np.float32) * a + 255.0 * (1.0 - a)
-        return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+        # integer arithmetic, rounded to nearest: (c * a + 255 * (255 - a) + 127) // 255 never exceeds 65152,
+        # so uint16 holds every intermediate (several times faster than float32 on large images)
+        a = alpha.astype(np.uint16)[:, :, None]
+        out = colour.astype(np.uint16) * a
+        out += (255 - a) * np.uint16(255)
+        out += np.uint16(127)
+        out //= np.uint16(255)
+        return out.astype(np.uint8)
     return colour
 
 
