@@ -224,7 +224,8 @@ def cmd_compute(args: argparse.Namespace) -> int:
 
     def work(path: Path):
         t0 = time.perf_counter()
-        expl = explain(model, load_input(path), config, target=args.target)
+        image = load_input(path)
+        expl = explain(model, image, config, target=args.target)
         rgba, span = heatmap_rgba(expl, args.view, percentile=args.percentile, cmap=args.cmap,
                                   multiply_by_input=args.multiply_by_input)
         record = expl.provenance(view={"view": args.view, "percentile": args.percentile, "span": span,
@@ -240,6 +241,8 @@ def cmd_compute(args: argparse.Namespace) -> int:
         summary = (f"target {expl.target} ({expl.target_label}), top-1 {top.label} p={top.probability:.3f}, "
                    f"{config.method}/{config.aggregation} n={expl.result.n} sigma={expl.result.sigma:.4g} "
                    f"-> {out / path.stem}.*")
+        if image.notes:  # e.g. "animated image: first of 12 frames used"
+            summary += " (" + "; ".join(image.notes) + ")"
         return files, summary
 
     return run_inputs(args, work)
