@@ -267,11 +267,13 @@ EXPECTED_KINDS = {
 
 def test_colormap_names_and_kinds():
     assert {n: V.COLORMAPS[n].kind for n in V.COLORMAPS} == EXPECTED_KINDS
-    assert V.DEFAULT_SEQUENTIAL == "grey" and V.COLORMAPS[V.DEFAULT_SEQUENTIAL].kind == "sequential"
+    # inferno, not the paper's grey: a grey overlay on a white-on-black digit is unreadable (grey stays available)
+    assert V.DEFAULT_SEQUENTIAL == "inferno" and V.COLORMAPS[V.DEFAULT_SEQUENTIAL].kind == "sequential"
+    assert "grey" in V.colormap_names("sequential")
     assert V.COLORMAPS[V.DEFAULT_DIVERGING].kind == "diverging"
     assert V.COLORMAPS[V.COLOR_BLIND_SAFE].kind == "diverging"
     assert V.colormap_names("diverging") == ["CET-D1A", "CET-D1", "CET-CBD1"]
-    assert V.default_cmap("absolute") == "grey" and V.default_cmap("signed") == "CET-D1A"
+    assert V.default_cmap("absolute") == "inferno" and V.default_cmap("signed") == "CET-D1A"
     with pytest.raises(ValueError):
         V.get_colormap("jet")
     with pytest.raises(KeyError):
@@ -350,9 +352,21 @@ def test_absolute_endpoints_and_interpolation():
 
 def test_grey_is_identity_to_within_a_level():
     x = np.linspace(0, 1, 1001)
-    got = V.colorize(x, "absolute")[:, 0].astype(int)  # default for absolute: grey
+    got = V.colorize(x, "absolute", "grey")[:, 0].astype(int)
     assert np.max(np.abs(got - 255 * x)) <= 0.5 + 1 / 32 + 1e-9  # position to 1/32 of a step, then rounding
     assert got[0] == 0 and got[-1] == 255
+
+
+def test_default_overlay_stays_readable_on_a_white_on_black_digit():
+    """The default absolute colours must show up in colour over a grey image: grey on grey cannot be read."""
+    img = np.zeros((28, 28, 3), np.uint8)
+    img[6:22, 12:16] = 255  # a white stroke on black, as an MNIST digit
+    capped = np.tile(np.linspace(0.0, 1.0, 28, dtype=np.float32), (28, 1))
+    out = V.overlay(img, capped, "absolute", None, alpha=0.6).astype(int)
+    chroma = out.max(axis=-1) - out.min(axis=-1)
+    assert chroma.max() > 60  # coloured, not only shades of grey
+    grey = V.overlay(img, capped, "absolute", "grey", alpha=0.6).astype(int)
+    assert (grey.max(axis=-1) - grey.min(axis=-1)).max() <= 1  # (what the old default gave)
 
 
 def test_colorize_accepts_colormap_object_and_default_signed():

@@ -19,6 +19,7 @@ pytest.importorskip("pyqtgraph")
 from PIL import Image  # noqa: E402
 from PySide6.QtCore import QSettings, Qt  # noqa: E402
 from PySide6.QtGui import QGuiApplication, QImage  # noqa: E402
+from PySide6.QtWidgets import QCheckBox  # noqa: E402
 
 from smoothgrad_desktop.core import visualize as vz  # noqa: E402
 from smoothgrad_desktop.core.errors import ExportError  # noqa: E402
@@ -433,6 +434,44 @@ def test_export_all_writes_a_folder_with_index_html(make_window, qtbot, tmp_path
     for name in ("map.png", "overlay.png", "grid.png"):
         assert f'src="{name}"' in html
     assert sorted(os.listdir(folder)) == sorted(names)
+
+
+@needs_samples
+def test_shared_colour_scale_box_on_every_comparison_tab(make_window, qtbot):
+    window = make_window()
+    checks = window.scale_checks
+    assert set(checks) == {"grid", "strip", "difference", "noise"}
+    for kind, check in checks.items():
+        assert check.text() == "Shared colour scale" and check.isChecked()  # the issue's default
+        assert check in window.exp_tabs[kind].findChildren(QCheckBox)
+        tip = check.toolTip()
+        assert "paper" in tip and "99th percentile" in tip
+    with qtbot.waitSignal(window.experiment_finished, timeout=60_000, check_params_cb=lambda k, o: k == "noise"):
+        window.show_tab("noise")
+    panel = window.noise_panel
+    cells = [(r, c) for r in range(2) for c in range(2)]
+    levels = {tuple(panel.image_item(r, c).getLevels()) for r, c in cells}
+    assert len(levels) == 1  # one scale
+    checks["noise"].click()  # the user unticks it: each cell on its own 99th percentile, at once (no recompute)
+    assert window.params.shared_scale is False and not window.controller.busy("noise")
+    assert not any(check.isChecked() for check in checks.values())
+    assert AppSettings().params().shared_scale is False  # persisted like the other parameters
+    assert panel.scale_label == "per cell" and window.grid_panel.shared_scale is False
+    for r, c in cells:
+        span = vz.compute_span(panel.image_item(r, c).image, window.params.view, window.params.percentile)
+        assert tuple(panel.image_item(r, c).getLevels()) == pytest.approx((0.0, span))
+    assert len({tuple(panel.image_item(r, c).getLevels()) for r, c in cells}) == 4
+    window.reset_parameters()  # "Reset to defaults" ticks every box again
+    assert window.params.shared_scale and all(check.isChecked() for check in checks.values())
+    assert len({tuple(panel.image_item(r, c).getLevels()) for r, c in cells}) == 1
+
+
+def test_default_colours_are_one_choice_for_gui_reset_and_cli():
+    assert Params().cmap_absolute == vz.DEFAULT_SEQUENTIAL == vz.default_cmap("absolute") == "inferno"
+    assert Params().cmap_signed == vz.DEFAULT_DIVERGING == vz.default_cmap("signed")
+    assert "grey" in vz.colormap_names("sequential")  # the paper's map stays available
+    assert Params().shared_scale is True
+    assert Params.from_dict({"shared_scale": "false"}).shared_scale is False
 
 
 # ------------------------------------------------------------------------------------------------ settings

@@ -478,3 +478,168 @@ def test_repeated_calls_do_not_accumulate_items(make):
     n = len(mv.graphics_widget.scene().items())
     mv.set_map(v, "absolute")
     assert len(mv.graphics_widget.scene().items()) == n
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Layout and scale options found by looking at the screenshots
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def _settle(widget) -> None:
+    widget.show()
+    for _ in range(3):
+        QtWidgets.QApplication.processEvents()
+
+
+def _size(vb) -> tuple[float, float]:
+    r = vb.sceneBoundingRect()
+    return (r.width(), r.height())
+
+
+def test_image_panels_three_views_are_the_same_size(make):
+    """The heatmap's colour bar sits outside the three linked views, so the heatmap is as large as the image."""
+    ip = make(ImagePanels, size=(960, 420))
+    ip.set_image(np.zeros((20, 20, 3), np.uint8))
+    ip.set_heatmap(signed_blobs(20, 20), "absolute")
+    ip.set_overlay(np.zeros((20, 20, 3), np.uint8))
+    _settle(ip)
+    assert not ip.is_vertical()
+    sizes = [_size(v.view_box) for v in (ip.image_view, ip.heatmap_view, ip.overlay_view)]
+    for w, h in sizes[1:]:
+        assert w == pytest.approx(sizes[0][0], abs=1.0) and h == pytest.approx(sizes[0][1], abs=1.0)
+    # the same image region fills the same screen area in every view (linked ranges, equal views)
+    shown = [v.view_box.mapViewToDevice(v.image_item.mapRectToParent(v.image_item.boundingRect())).boundingRect()
+             for v in (ip.image_view, ip.heatmap_view)]
+    assert shown[0].width() == pytest.approx(shown[1].width(), abs=1.0)
+    cbar = ip.heatmap_view.color_bar
+    assert cbar is not None and cbar.isVisible() and cbar is ip.color_bar_column.color_bar
+    assert cbar.scene() is not ip.heatmap_view.graphics_widget.scene()
+    assert cbar.levels() == pytest.approx(_pg_levels("absolute", vz.compute_span(signed_blobs(20, 20), "absolute")))
+
+
+def _pg_levels(view, span):
+    from smoothgrad_desktop.gui.panels import _pg
+
+    return _pg.levels_for(view, span)
+
+
+def test_image_panels_stack_wide_images(make):
+    ip = make(ImagePanels, size=(760, 760))
+    _settle(ip)
+    ip.set_image(np.zeros((28, 56, 3), np.uint8))  # a two-digit sample: twice as wide as high
+    ip.set_heatmap(signed_blobs(28, 56), "absolute")
+    _settle(ip)
+    assert ip.is_vertical()
+    sizes = [_size(v.view_box) for v in (ip.image_view, ip.heatmap_view, ip.overlay_view)]
+    assert sizes[0][0] == pytest.approx(sizes[1][0], abs=1.0) == pytest.approx(sizes[2][0], abs=1.0)
+    ip.resize(1500, 400)  # a wide, low area: side by side shows the image larger again
+    _settle(ip)
+    assert not ip.is_vertical()
+
+
+def test_grid_shared_or_per_cell_scale(make):
+    grid = make(GridPanel, size=(700, 400))
+    small = np.abs(signed_blobs(12, 12, 1, scale=0.01))
+    big = np.abs(signed_blobs(12, 12, 2, scale=10.0))
+    # per cell (the paper's figures): each cell capped at its own percentile
+    grid.set_grid([0.0, 0.5], [1], [[small], [big]], "absolute", percentile=99.0, shared=False)
+    assert not grid.shared_scale and grid.span is None
+    s0, s1 = vz.compute_span(small, "absolute", 99.0), vz.compute_span(big, "absolute", 99.0)
+    assert levels_of(grid.image_item(0, 0)) == pytest.approx((0.0, s0))
+    assert levels_of(grid.image_item(1, 0)) == pytest.approx((0.0, s1))
+    assert grid.cell_span(0, 0) == pytest.approx(s0) and grid.cell_span(1, 0) == pytest.approx(s1)
+    assert grid.scale_label == "per cell"
+    assert grid.color_bar.levels() == pytest.approx((0.0, 1.0))  # 0 .. P99 of each cell
+    # shared (the default): one span for both
+    grid.set_shared_scale(True)
+    both = vz.shared_span([small, big], "absolute", 99.0)
+    assert levels_of(grid.image_item(0, 0)) == levels_of(grid.image_item(1, 0)) == pytest.approx((0.0, both))
+    assert grid.span == pytest.approx(both) and grid.scale_label == "shared"
+    grid.set_grid([0.0, 0.5], [1], [[small], [big]], "absolute")
+    assert grid.shared_scale
+    # progressive rows keep the per-cell choice
+    grid.set_grid([0.0, 0.5], [1], None, "signed", shared=False)
+    grid.set_row(1, [signed_blobs(12, 12, 3, scale=5.0)])
+    assert levels_of(grid.image_item(1, 0)) == pytest.approx(
+        (-vz.compute_span(signed_blobs(12, 12, 3, scale=5.0), "signed"),
+         vz.compute_span(signed_blobs(12, 12, 3, scale=5.0), "signed")))
+
+
+def test_strip_noise_and_difference_per_cell_scale(make):
+    a, b = signed_blobs(10, 10, 1, scale=0.1), signed_blobs(10, 10, 2, scale=50.0)
+    sa, sb = vz.compute_span(a, "signed"), vz.compute_span(b, "signed")
+    strip = make(StripPanel)
+    strip.set_entries([("Gradient", a, None), ("SmoothGrad", b, None)], "signed", shared=False)
+    assert levels_of(strip.image_item(0, 0)) == pytest.approx((-sa, sa))
+    assert levels_of(strip.image_item(0, 1)) == pytest.approx((-sb, sb))
+    noise = make(NoiseTrainingPanel)
+    noise.set_maps({("clean", "gradient"): a, ("noise-trained", "smoothgrad"): b}, "signed", shared=False)
+    assert levels_of(noise.image_item(0, 0)) == pytest.approx((-sa, sa))
+    assert levels_of(noise.image_item(1, 1)) == pytest.approx((-sb, sb))
+    noise.set_shared_scale(True)
+    assert levels_of(noise.image_item(0, 0)) == levels_of(noise.image_item(1, 1))
+    diff = make(DifferencePanel)
+    diff.set_maps(a - b, a, b, shared=False)
+    assert levels_of(diff.map1_view.image_item) == pytest.approx((-sa, sa))
+    assert levels_of(diff.map2_view.image_item) == pytest.approx((-sb, sb))
+    diff.set_shared_scale(True)
+    s = vz.shared_span([a, b], "signed")
+    assert levels_of(diff.map1_view.image_item) == levels_of(diff.map2_view.image_item) == pytest.approx((-s, s))
+
+
+def test_strip_six_methods_fit_a_narrow_window(make):
+    from smoothgrad_desktop.core.experiments import STRIP
+
+    strip = make(StripPanel, size=(720, 300))  # the Methods tab of a 1600 px window is about this wide
+    v = signed_blobs(12, 12)
+    strip.set_entries([(label, v, None) for label, _m, _a in STRIP], "absolute")
+    _settle(strip)
+    right = strip.graphics_widget.viewport().width()
+    widths = []
+    for i in range(len(STRIP)):
+        r = strip.view_box(0, i).sceneBoundingRect()
+        assert r.right() <= right + 0.5, f"column {i} ({STRIP[i][0]}) is cut off"
+        widths.append(r.width())
+    assert max(widths) - min(widths) <= 1.0  # equal columns
+    assert "<br>" in strip._col_labels[-1].text  # "Guided BP +<br>SmoothGrad"
+    # the strip is not drawn as tall empty boxes: the figure is about as high as its square cells
+    assert strip.graphics_widget.height() < 0.9 * strip.height()
+
+
+def test_difference_panel_wide_maps_go_under_d_and_small_views_match(make):
+    panel = make(DifferencePanel, size=(800, 700))
+    m = signed_blobs(14, 14)
+    panel.set_image(np.zeros((14, 14, 3), np.uint8))
+    panel.set_maps(m, m, m)
+    _settle(panel)
+    assert not panel.wide_layout()
+    sizes = [_size(v.view_box) for v in (panel.image_view, panel.map1_view, panel.map2_view)]
+    assert sizes[0][0] == pytest.approx(sizes[1][0], abs=1.0) == pytest.approx(sizes[2][0], abs=1.0)
+    w = signed_blobs(14, 28)
+    panel.set_maps(w, w, w)
+    _settle(panel)
+    assert panel.wide_layout()
+    d = panel.diff_view.view_box.sceneBoundingRect()
+    assert d.width() > 0.8 * panel.width()
+
+
+def test_log_axis_labels_only_1_2_5():
+    from smoothgrad_desktop.gui.panels.curves import LogAxis125
+
+    axis = LogAxis125(orientation="left")
+    values = list(np.log10([0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08, 0.09, 0.1, 0.2, 0.3, 0.5]))
+    labels = axis.logTickStrings(values, 1.0, 1.0)
+    shown = [lab for lab in labels if lab]
+    assert len(shown) == 5  # 0.02, 0.05, 0.1, 0.2, 0.5
+    assert labels[1] == "" and labels[0] != "" and labels[8] != ""
+
+
+def test_fluctuation_legend_is_outside_the_plot(make):
+    panel = make(FluctuationPanel)
+    t = np.linspace(0, 1, 50)
+    panel.set_data(t, np.sin(t), np.cos(t), partial_at_pixel=t, sigma=0.15)
+    assert panel.top_plot.legend is None  # nothing drawn over the curves
+    title = panel.top_plot.titleLabel.text
+    assert "max over pixels" in title and "one fixed pixel" in title and "0.15" in title
+    panel.set_data(t, np.sin(t), np.cos(t))
+    assert "one fixed pixel" not in panel.top_plot.titleLabel.text

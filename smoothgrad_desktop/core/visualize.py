@@ -67,7 +67,9 @@ LUT_SIZE = 256
 _FINE_STEPS = 16
 _FINE_SIZE = _FINE_STEPS * (LUT_SIZE - 1) + 1
 
-DEFAULT_SEQUENTIAL = "grey"  # as in the paper
+# Inferno, not the paper's grey: a grey map blended over a grey/white image (MNIST) is unreadable in the overlay;
+# grey stays available (``--cmap grey``, the GUI's colour list).
+DEFAULT_SEQUENTIAL = "inferno"
 DEFAULT_DIVERGING = "CET-D1A"
 COLOR_BLIND_SAFE = "CET-CBD1"
 

@@ -118,7 +118,9 @@ def grid_record(grid_outcome, params: Params) -> dict:
         "evaluations": r.evaluations,
         "array": "grid.npy: float32 (rows, cols, C, H, W), raw maps in model-input space",
         "view": {"view": params.view, "percentile": params.percentile, "cmap": params.cmap,
-                 "multiply_by_input": params.multiply_by_input, "scale": "one shared span for all cells"},
+                 "multiply_by_input": params.multiply_by_input,
+                 "scale": "one shared span for all cells" if params.shared_scale else
+                          f"each cell capped at its own {params.percentile:g}th percentile"},
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
 
@@ -145,7 +147,7 @@ def figure_files(path: str | os.PathLike[str], figure: QImage) -> dict[Path, byt
 
 
 FIGURE_TITLES = {
-    "grid": ("grid.png", "σ/n grid (rows: noise level, columns: n; one colour scale)"),
+    "grid": ("grid.png", "σ/n grid (rows: noise level, columns: n)"),
     "strip": ("methods.png", "Methods: gradient, SmoothGrad, IG, IG + SmoothGrad, Guided BP, Guided BP + SmoothGrad"),
     "difference": ("class-difference.png", "Class difference M_c1 − M_c2 (signed)"),
     "noise": ("noise-training.png", "Training with noise: clean vs noise-trained model × gradient vs SmoothGrad"),

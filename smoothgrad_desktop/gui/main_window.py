@@ -20,10 +20,12 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QItemSelectionModel, QModelIndex, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import (
+    QBuffer, QByteArray, QIODevice, QItemSelectionModel, QModelIndex, QSignalBlocker, Qt, QTimer, Signal, Slot,
+)
 from PySide6.QtGui import QAction, QGuiApplication, QImage, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView, QDockWidget, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
+    QAbstractItemView, QCheckBox, QDockWidget, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
     QListView, QMainWindow, QMessageBox, QProgressBar, QPushButton, QScrollArea, QSizePolicy, QSplitter,
     QTableView, QTabWidget, QVBoxLayout, QWidget,
 )
@@ -63,16 +65,26 @@ TAB_TITLES = {
 TAB_ORDER = ("map", "grid", "strip", "difference", "noise", "fluctuation", "convergence")
 TAB_TIPS = {
     "map": "The image, the SmoothGrad map with its colour bar, and the map over the image.",
-    "grid": "The paper's Figs 3-4: rows are noise levels, columns the number of samples n; one colour scale. "
+    "grid": "The paper's Figs 3-4: rows are noise levels, columns the number of samples n. "
             "Column n is the mean of the first n samples of one run per row.",
     "strip": "Gradient, SmoothGrad, Integrated Gradients, IG + SmoothGrad, Guided Backprop and Guided BP + "
-             "SmoothGrad side by side on one colour scale.",
+             "SmoothGrad side by side.",
     "difference": "The map of one class minus the map of another (signed): which pixels speak for which class.",
     "noise": "The same network trained on clean images and trained with noisy images, each explained by the "
              "plain gradient and by SmoothGrad (paper, section 5).",
     "fluctuation": "How sharply the raw gradient jumps along a line x + tε (paper, Fig 2).",
     "convergence": "How much the running mean still changes as samples are added (live during a run).",
 }
+SCALE_TABS = ("grid", "strip", "difference", "noise")
+SHARED_SCALE_TIP = (
+    "On: one colour scale for every cell, capped at the {p} percentile of all cells together. Equal colours mean "
+    "equal values, so magnitudes can be compared, but cells with small values (the low-noise rows of the σ/n "
+    "grid) look nearly black.\n"
+    "Off: each cell is capped at its own {p} percentile, as in the paper's figures. Every cell shows its own "
+    "structure at full contrast, but brightness can no longer be compared between cells.\n"
+    "The same setting applies to the σ/n grid, the methods, the class difference (its two class maps; D always has "
+    "its own scale) and noise training."
+)
 FILE_FILTER = "Images ({})".format(" ".join(f"*{s}" for s in SUPPORTED_SUFFIXES)) + ";;All files (*)"
 
 
@@ -97,7 +109,7 @@ class ExperimentTab(QWidget):
     compute_requested = Signal(str)
 
     def __init__(self, kind: str, panel: QWidget, note: str, extra: list[QWidget] | None = None,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *, status_below: bool = False) -> None:
         super().__init__(parent)
         self.kind = kind
         self.panel = panel
@@ -112,10 +124,17 @@ class ExperimentTab(QWidget):
         bar.addWidget(self.button)
         for w in extra or []:
             bar.addWidget(w)
-        bar.addWidget(self.status, 1)
         box = QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
         box.addLayout(bar)
+        if status_below:  # a crowded control row: the status gets a line of its own instead of three wrapped ones
+            bar.addStretch(1)
+            line = QHBoxLayout()
+            line.setContentsMargins(4, 0, 4, 0)
+            line.addWidget(self.status, 1)
+            box.addLayout(line)
+        else:
+            bar.addWidget(self.status, 1)
         box.addWidget(panel, 1)
         self.button.clicked.connect(self._on_clicked)
 
@@ -231,15 +250,27 @@ class MainWindow(QMainWindow):
         ns_label = QLabel("n:")
         ns_label.setToolTip(self.grid_ns_edit.toolTip())
 
+        self.scale_checks: dict[str, QCheckBox] = {}
+        for kind in SCALE_TABS:
+            check = QCheckBox("Shared colour scale")
+            check.setObjectName(f"{kind}_shared_scale")
+            check.setChecked(self.params.shared_scale)
+            check.toggled.connect(self._on_shared_scale_toggled)
+            self.scale_checks[kind] = check
+        self._update_scale_tips()
+
         self.exp_tabs: dict[str, ExperimentTab] = {
             "grid": ExperimentTab("grid", self.grid_panel, "Rows: noise level; columns: n (prefix means of one run "
-                                  "per row); one colour scale.",
-                                  [levels_label, self.grid_levels_edit, ns_label, self.grid_ns_edit]),
-            "strip": ExperimentTab("strip", self.strip_panel, "Six methods on one colour scale, same noise seed."),
+                                  "per row).",
+                                  [levels_label, self.grid_levels_edit, ns_label, self.grid_ns_edit,
+                                   self.scale_checks["grid"]], status_below=True),
+            "strip": ExperimentTab("strip", self.strip_panel, "Six methods, same noise seed.",
+                                   [self.scale_checks["strip"]]),
             "difference": ExperimentTab("difference", self.difference_panel,
-                                        "Signed difference of the maps of two classes (pick them above the map)."),
+                                        "Signed difference of the maps of two classes (pick them above the map).",
+                                        [self.scale_checks["difference"]]),
             "noise": ExperimentTab("noise", self.noise_panel, "Needs the embedded MNIST model (it has a twin trained "
-                                   "with noise)."),
+                                   "with noise).", [self.scale_checks["noise"]]),
             "fluctuation": ExperimentTab("fluctuation", self.fluctuation_panel,
                                          "One random direction ε at the current noise level; 200 points."),
         }
@@ -337,8 +368,21 @@ class MainWindow(QMainWindow):
         self.run_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.run_view.verticalHeader().setVisible(False)
         self.run_view.verticalHeader().setDefaultSectionSize(self.run_view.fontMetrics().height() + 6)
-        self.run_view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.run_view.horizontalHeader().setStretchLastSection(True)
+        # fixed widths from typical contents (ResizeToContents only saw the headers of the empty model), the image
+        # name takes the rest
+        header = self.run_view.horizontalHeader()
+        header.setStretchLastSection(False)
+        fm = self.run_view.fontMetrics()
+        samples = ("99", "", "Grad + SG²", "15 %", "100", "Seed", "Target", "0.00 s")  # typical; longer elide
+        for col, text in enumerate(samples):
+            if col == 1:
+                header.setSectionResizeMode(col, QHeaderView.ResizeMode.Stretch)
+                continue
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
+            header.resizeSection(col, max(fm.horizontalAdvance(text), header.fontMetrics().horizontalAdvance(
+                str(self.runs.headerData(col, Qt.Orientation.Horizontal)))) + 10)
+        self.run_view.setTextElideMode(Qt.TextElideMode.ElideLeft)  # "…label_7.png": the end tells images apart
+        self.run_view.setWordWrap(False)
         self.run_view.setToolTip("Every finished run with its parameters and time. Click a row to show it again.")
         self.run_view.clicked.connect(self._on_run_clicked)
         self.run_view.activated.connect(self._on_run_clicked)
@@ -504,13 +548,14 @@ class MainWindow(QMainWindow):
                 return None
             options = {"levels": tuple(levels), "ns": tuple(ns)}
             self.grid_panel.set_grid(levels, ns, None, self.params.view, percentile=self.params.percentile,
-                                     cmap=self.params.cmap)
+                                     cmap=self.params.cmap, shared=self.params.shared_scale)
         elif kind == "difference":
             c1, c2 = self.difference_panel.classes() if self._difference_classes_valid() else (None, None)
             options = {"c1": c1, "c2": c2}
         elif kind == "strip":
             self.strip_panel.set_entries([(label, None, None) for label, _m, _a in ex.STRIP], self.params.view,
-                                         percentile=self.params.percentile, cmap=self.params.cmap)
+                                         percentile=self.params.percentile, cmap=self.params.cmap,
+                                         shared=self.params.shared_scale)
         elif kind == "fluctuation":
             options = {"points": 200}
         job = Job(kind, image=ref, config=self.params.config(), target=self.params.target, options=options)
@@ -785,19 +830,19 @@ class MainWindow(QMainWindow):
         if kind == "grid":
             r = outcome.result
             self.grid_panel.set_grid(r.levels, r.ns, [[red(m) for m in row] for row in r.maps], p.view,
-                                     sigmas=r.sigmas, percentile=p.percentile, cmap=p.cmap)
+                                     sigmas=r.sigmas, percentile=p.percentile, cmap=p.cmap, shared=p.shared_scale)
         elif kind == "strip":
             self.strip_panel.set_entries(
                 [(label, None if res is None else red(res.attribution), err) for label, res, err in outcome.entries],
-                p.view, percentile=p.percentile, cmap=p.cmap)
+                p.view, percentile=p.percentile, cmap=p.cmap, shared=p.shared_scale)
         elif kind == "difference":
             diff = red(outcome.diff, "signed")
             self.difference_panel.set_maps(diff, red(outcome.r1.attribution, "signed"),
                                            red(outcome.r2.attribution, "signed"), percentile=p.percentile,
-                                           cmap=p.cmap_signed)
+                                           cmap=p.cmap_signed, shared=p.shared_scale)
         elif kind == "noise":
             maps = {key: red(res.attribution) for key, res in outcome.results.items()}
-            self.noise_panel.set_maps(maps, p.view, percentile=p.percentile, cmap=p.cmap)
+            self.noise_panel.set_maps(maps, p.view, percentile=p.percentile, cmap=p.cmap, shared=p.shared_scale)
         elif kind == "fluctuation":
             r = outcome.result
             self.fluctuation_panel.set_data(r.t, r.max_partial, r.score, partial_at_pixel=r.partial_at_pixel,
@@ -835,6 +880,7 @@ class MainWindow(QMainWindow):
         if "display" in groups:
             if new.opacity != old.opacity:
                 self.panels.set_opacity(new.opacity)
+            self._sync_scale_checks()
             self._rerender()
         if groups & {"model", "compute"}:
             self.classes.set_target(new.target if new.target is not None else None)
@@ -856,6 +902,30 @@ class MainWindow(QMainWindow):
         kind = self.current_tab_kind()
         if kind in EXPERIMENTS and self.is_stale(kind):
             self.compute_experiment(kind)
+
+    @Slot(bool)
+    def _on_shared_scale_toggled(self, checked: bool) -> None:
+        """One "Shared colour scale" box on each comparison tab, all showing the one parameter."""
+        if bool(checked) != self.params.shared_scale:
+            self.set_params(replace(self.params, shared_scale=bool(checked)))
+
+    def _sync_scale_checks(self) -> None:
+        shared = self.params.shared_scale
+        for panel in (self.grid_panel, self.strip_panel, self.difference_panel, self.noise_panel):
+            panel.set_shared_scale(shared)  # also a figure still filling in, or not computed yet
+        for check in self.scale_checks.values():
+            if check.isChecked() != self.params.shared_scale:
+                blocker = QSignalBlocker(check)
+                check.setChecked(self.params.shared_scale)
+                del blocker
+        self._update_scale_tips()
+
+    def _update_scale_tips(self) -> None:
+        from .panels._cells import ordinal
+
+        tip = SHARED_SCALE_TIP.format(p=ordinal(self.params.percentile))
+        for check in self.scale_checks.values():
+            check.setToolTip(tip)
 
     @Slot(float)
     def _on_panel_opacity(self, value: float) -> None:

@@ -4,7 +4,8 @@ Parameters fall into three groups, and a change in each group costs something di
 
 * **model** (``model``, ``weights``, ``device``): reload the model, then recompute;
 * **compute** (method, aggregation, noise level, n, IG steps, seed, target, batch size): recompute;
-* **display** (view, percentile, multiply-by-input, colour maps, opacity): re-render only, never recompute.
+* **display** (view, percentile, multiply-by-input, colour maps, opacity, shared colour scale): re-render only,
+  never recompute.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from ..core.visualize import DEFAULT_DIVERGING, DEFAULT_SEQUENTIAL, VIEWS, color
 
 MODEL_FIELDS = ("model", "weights", "device")
 COMPUTE_FIELDS = ("method", "aggregation", "noise_level", "n_samples", "steps", "seed", "target", "batch_size")
-DISPLAY_FIELDS = ("view", "percentile", "multiply_by_input", "cmap_absolute", "cmap_signed", "opacity")
+DISPLAY_FIELDS = ("view", "percentile", "multiply_by_input", "cmap_absolute", "cmap_signed", "opacity", "shared_scale")
 
 MAX_SAMPLES = 100_000
 MAX_STEPS = 10_000
@@ -50,6 +51,9 @@ class Params:
     cmap_absolute: str = DEFAULT_SEQUENTIAL
     cmap_signed: str = DEFAULT_DIVERGING
     opacity: float = 0.6
+    shared_scale: bool = True
+    """Comparison figures (σ/n grid, methods, class difference, noise training): one colour scale for every cell
+    (True) or each cell capped at its own percentile, as in the paper's figures (False)."""
 
     # ------------------------------------------------------------------ derived
     @property
@@ -168,7 +172,7 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
         return _as_int(value, 0, MAX_SEED)
     if name == "batch_size":
         return _as_int(value, 0, MAX_BATCH)
-    if name == "multiply_by_input":
+    if name in ("multiply_by_input", "shared_scale"):
         return _as_bool(value)
     if name == "target":
         if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none", "predicted", "@invalid()")):

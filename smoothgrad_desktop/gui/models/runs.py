@@ -16,7 +16,7 @@ HEADERS = ("#", "Image", "Method", "Noise", "n", "Seed", "Target", "Time")
 TOOLTIPS = (
     "Run number (click a row to show that run again, with its parameters)",
     "The image the run explained",
-    "Base method / aggregation",
+    "Base method + aggregation (SG: SmoothGrad, SG²: SmoothGrad², VarGrad; the tooltip of a row has the full names)",
     "Noise level as a percentage of the input range (the tooltip of a row gives the absolute σ)",
     "Number of noisy samples",
     "Noise seed",
@@ -48,6 +48,18 @@ class RunRecord:
                 f"{self.seconds:.2f} s on {self.device}, batch {self.batch_size}")
 
 
+SHORT_METHODS = {"gradient": "Grad", "gradient-x-input": "Grad×In", "integrated-gradients": "IG",
+                 "guided-backprop": "GBP"}
+SHORT_AGGREGATIONS = {"smoothgrad": "SG", "smoothgrad-sq": "SG²", "vargrad": "VarGrad", "none": ""}
+
+
+def short_method(method: str, aggregation: str) -> str:
+    """``"Grad + SG"``: the run history's narrow Method column (unknown names are kept as they are)."""
+    m = SHORT_METHODS.get(method, method)
+    a = SHORT_AGGREGATIONS.get(aggregation, aggregation)
+    return f"{m} + {a}" if a else m
+
+
 class RunHistoryModel(QAbstractTableModel):
     def __init__(self, parent: QObject | None = None, max_runs: int = MAX_RUNS) -> None:
         super().__init__(parent)
@@ -77,7 +89,7 @@ class RunHistoryModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             p = r.params
             return (
-                str(r.number), r.image_name, f"{p.method}/{p.aggregation}",
+                str(r.number), r.image_name, short_method(p.method, p.aggregation),
                 f"{p.noise_level * 100:g} %", str(r.n), str(p.seed), r.target_label,
                 f"{r.seconds:.2f} s",
             )[col]

@@ -3,25 +3,28 @@
 Importing this package configures pyqtgraph once (PySide6 binding, ``imageAxisOrder='row-major'``,
 ``antialias=True``; see ``_pg``). Each module's docstring documents its API:
 
-* ``image_views``: ``MapView`` (one image/heatmap view, colour bar, hover readout), ``ImagePanels`` (image |
-  heatmap | overlay, linked, opacity slider);
-* ``grid``: ``GridPanel`` (the σ/n grid of Figs 3-4, one shared scale, progressive rows);
-* ``strip``: ``StripPanel`` (the method strip, one shared scale, per-method error text);
-* ``difference``: ``DifferencePanel`` (M_c1 − M_c2, signed, with class pickers);
-* ``noise_training``: ``NoiseTrainingPanel`` (clean / noise-trained × gradient / SmoothGrad);
-* ``curves``: ``FluctuationPanel`` (Fig 2) and ``ConvergencePanel`` (relative change vs n, log y).
+* ``image_views``: ``MapView`` (one image/heatmap view, colour bar, hover readout), ``ColorBarColumn`` (a colour
+  bar beside views, so they stay equally large), ``ImagePanels`` (image | heatmap | overlay, linked, all three the
+  same size, stacked for wide images, opacity slider);
+* ``grid``: ``GridPanel`` (the σ/n grid of Figs 3-4, one shared scale or per cell, progressive rows);
+* ``strip``: ``StripPanel`` (the method strip, shared or per-cell scale, wrapped labels, per-method error text);
+* ``difference``: ``DifferencePanel`` (M_c1 − M_c2, signed, with class pickers; small views under D for wide maps);
+* ``noise_training``: ``NoiseTrainingPanel`` (clean / noise-trained × gradient / SmoothGrad, shared or per cell);
+* ``curves``: ``FluctuationPanel`` (Fig 2, legend outside the plot) and ``ConvergencePanel`` (relative change vs
+  n, log y labelled at 1-2-5).
 """
 
 from . import _pg  # noqa: F401  (binding + pyqtgraph config before any widget exists)
 from .curves import ConvergencePanel, FluctuationPanel
 from .difference import DifferencePanel
 from .grid import GridPanel
-from .image_views import ImagePanels, MapView
+from .image_views import ColorBarColumn, ImagePanels, MapView
 from .noise_training import NoiseTrainingPanel
 from .strip import StripPanel
 
 __all__ = [
     "MapView",
+    "ColorBarColumn",
     "ImagePanels",
     "GridPanel",
     "StripPanel",

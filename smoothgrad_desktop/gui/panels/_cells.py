@@ -4,15 +4,24 @@
 :class:`~.noise_training.NoiseTrainingPanel`. It lays out, in a single ``pg.GraphicsLayoutWidget``: optional row
 labels (left), column labels (top), ``nrows x ncols`` cells (a ``ViewBox`` with locked aspect and inverted y,
 holding one ``ImageItem`` and, for an error, a centred text inside the cell) and one ``pg.ColorBarItem`` legend on the
-right spanning all rows. All cells show raw values with the same levels and lookup table (see ``_pg``); the
-span is a locked float or, with ``span=None``, core ``shared_span`` over every map currently shown (so it is
-recomputed as cells are filled progressively). Cells' views are linked (zoom/pan one, all follow).
+right spanning all rows, headed "shared" or "per cell". All cells show raw values with one lookup table (see
+``_pg``). The scale:
+
+* **shared** (the default, ``shared=True``): one span for every cell -- a locked float, or with ``span=None``
+  core ``shared_span`` over every map currently shown (recomputed as cells are filled progressively);
+* **per cell** (``shared=False``, the paper's own figures): each cell capped at its own percentile (core
+  ``compute_span`` of that cell); the colour bar then reads 0 .. P99 (signed: −P99 .. +P99) of each cell.
+  A locked ``span`` still applies to every cell.
+
+Cells' views are linked (zoom/pan one, all follow). Long column labels are wrapped onto two lines
+(:func:`wrap_label`) and columns shrink equally with the widget, so a row of six methods fits.
 
 Protected API used by subclasses: ``_build``, ``_set_cell``, ``_set_scale``, ``_rescale``, ``_cells``.
 Public API inherited by the panels: ``hovered = Signal(str)`` (e.g. ``"10 % / n = 5: x=3 y=4 value=0.12"``),
-``span`` (the span of the current levels or None), ``image_item(r, c)``, ``view_box(r, c)``,
-``cell_text(r, c)``, ``value_at(r, c, x, y)``, ``grab_image() -> QImage`` (the whole figure),
-``graphics_widget``, ``color_bar``.
+``span`` (the shared span of the current levels; None when empty or per cell), ``cell_span(r, c)`` (the span
+behind one cell's levels), ``shared_scale`` / ``set_shared_scale(bool)``, ``image_item(r, c)``,
+``view_box(r, c)``, ``cell_text(r, c)``, ``value_at(r, c, x, y)``, ``grab_image() -> QImage`` (the whole figure),
+``graphics_widget``, ``color_bar``, ``scale_label`` (the text above the colour bar).
 """
 
 from __future__ import annotations
@@ -23,14 +32,48 @@ import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 from PySide6.QtCore import Signal, Slot
 
+from ...core import visualize as vz
 from . import _pg
 from ._pg import pg
 
 ERROR_COLOR = "#c0392b"
+WRAP_AT = 12  # column labels longer than this (characters) are wrapped onto two lines
+
+
+def wrap_label(text: str, width: int = WRAP_AT) -> str:
+    """LabelItem html for a column label: escaped, and broken at the space nearest its middle when longer than
+    ``width`` (``"Guided BP + SmoothGrad"`` -> ``"Guided BP +<br>SmoothGrad"``)."""
+    text = str(text)
+    if len(text) <= width or " " not in text:
+        return html.escape(text)
+    mid = len(text) / 2.0
+    spaces = [i for i, ch in enumerate(text) if ch == " "]
+    cut = min(spaces, key=lambda i: (abs(i - mid), i))
+    return html.escape(text[:cut]) + "<br>" + html.escape(text[cut + 1:])
+
+
+def ordinal(p: float) -> str:
+    """``99`` -> ``"99th"``, ``91`` -> ``"91st"``, ``99.5`` -> ``"99.5th"``."""
+    text = f"{float(p):g}"
+    if "." in text or "e" in text:
+        return text + "th"
+    n = int(text)
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+class _RowLabel(pg.LabelItem):
+    """A right-justified row label, vertically centred on its row (``LabelItem`` keeps text at the top)."""
+
+    def resizeEvent(self, ev) -> None:  # noqa: N802
+        super().resizeEvent(ev)
+        dy = self.rect().center().y() - self.itemRect().center().y()
+        if dy:
+            self.item.setPos(self.item.pos().x(), self.item.pos().y() + dy)
 
 
 class _Cell:
-    __slots__ = ("view_box", "image_item", "text_item", "values", "error", "shape", "name")
+    __slots__ = ("view_box", "image_item", "text_item", "values", "error", "shape", "name", "span")
 
     def __init__(self, name: str) -> None:
         self.view_box = _pg.new_view_box()
@@ -49,6 +92,7 @@ class _Cell:
         self.error: str | None = None
         self.shape: tuple[int, int] | None = None
         self.name = name
+        self.span: float | None = None
 
     def set_error(self, error: str | None) -> None:
         self.error = error
@@ -80,7 +124,9 @@ class CellGrid(QtWidgets.QWidget):
         self._row_labels: list[pg.LabelItem] = []
         self._col_labels: list[pg.LabelItem] = []
         self._cbar: pg.ColorBarItem | None = None
+        self._scale_label: pg.LabelItem | None = None
         self._structure: tuple | None = None
+        self._shared = True
 
         self._view = "absolute"
         self._cmap: str | None = None
@@ -103,6 +149,7 @@ class CellGrid(QtWidgets.QWidget):
         box.addLayout(self._top)
         box.addWidget(self._glw, 1)
         box.addWidget(self._readout)
+        box.addStretch(0)  # takes what the figure does not need (see _fit_height)
         self._glw.scene().sigMouseMoved.connect(self._on_mouse_moved)
 
     # -- structure ---------------------------------------------------------------------------------------------
@@ -131,14 +178,14 @@ class CellGrid(QtWidgets.QWidget):
         self._col_labels = []
         if col_labels is not None:
             for c, text in enumerate(col_labels):
-                lab = pg.LabelItem(html.escape(text), color=fg, size="10pt")
+                lab = pg.LabelItem(wrap_label(text), color=fg, size="10pt")
                 layout.addItem(lab, row=0, col=c0 + c)
                 self._col_labels.append(lab)
             ql.setRowStretchFactor(0, 0)
         self._row_labels = []
         if row_labels is not None:
             for r, text in enumerate(row_labels):
-                lab = pg.LabelItem(text, color=fg, size="10pt", justify="right")
+                lab = _RowLabel(text, color=fg, size="10pt", justify="right")
                 layout.addItem(lab, row=r0 + r * step, col=0)
                 self._row_labels.append(lab)
             ql.setColumnStretchFactor(0, 0)
@@ -156,7 +203,7 @@ class CellGrid(QtWidgets.QWidget):
                 ql.setColumnStretchFactor(c0 + c, 1)
                 row_cells.append(cell)
             self._cells.append(row_cells)
-        # equal cell columns, however long the column labels are
+        # equal cell columns, however long the (wrapped) column labels are; they shrink together with the widget
         widest = max([lab.minimumWidth() for lab in self._col_labels] + [40.0])
         for c in range(ncols):
             ql.setColumnMinimumWidth(c0 + c, widest)
@@ -168,16 +215,50 @@ class CellGrid(QtWidgets.QWidget):
                     _pg.link_views(first, cell.view_box)
 
         self._cbar = None
+        self._scale_label = None
         if colorbar and nrows and ncols:
             self._cbar = _pg.new_color_bar(fg)
             layout.addItem(self._cbar, row=r0, col=c0 + ncols, rowspan=max(1, nrows * step))
             ql.setColumnStretchFactor(c0 + ncols, 0)
             self._cbar.setVisible(False)
+            if r0:
+                self._scale_label = pg.LabelItem("", color=fg, size="8pt")
+                layout.addItem(self._scale_label, row=0, col=c0 + ncols)
+                ql.setAlignment(self._scale_label, QtCore.Qt.AlignmentFlag.AlignBottom)
         self._span = None
         self._readout.setText("")
+        self._fit_height()
+
+    # -- height ------------------------------------------------------------------------------------------------
+    def _fit_height(self) -> None:
+        """Cap the figure's height at what its cells need at their width (the widest map's aspect), so a single
+        row (the method strip) is not drawn as tall empty boxes; the spare height goes below the figure."""
+        unlimited = 16777215  # QWIDGETSIZE_MAX
+        if not self._cells or not self._cells[0] or self.width() < 50:
+            self._glw.setMaximumHeight(unlimited)
+            return
+        nrows, ncols = len(self._cells), len(self._cells[0])
+        shapes = [cell.shape for row in self._cells for cell in row if cell.shape]
+        aspect = max((h / w for h, w in shapes), default=1.0)
+        spacing = 3.0
+        label_w = max([lab.minimumWidth() for lab in self._row_labels], default=0.0)
+        bar_w = float(self._cbar.maximumWidth()) if self._cbar is not None else 0.0
+        extra_cols = (1 if self._row_labels else 0) + (1 if self._cbar is not None else 0)
+        cell_w = (self.width() - 8.0 - label_w - bar_w - spacing * (ncols - 1 + extra_cols)) / ncols
+        label_h = max([lab.minimumHeight() for lab in self._col_labels], default=0.0)
+        need = 8.0 + (label_h + spacing if self._col_labels else 0.0) + nrows * cell_w * aspect
+        need += spacing * (nrows - 1) + 4.0
+        self._glw.setMaximumHeight(max(self._glw.minimumHeight(), int(need)))
+
+    def resizeEvent(self, ev) -> None:  # noqa: N802
+        super().resizeEvent(ev)
+        self._fit_height()
 
     # -- scale -------------------------------------------------------------------------------------------------
-    def _set_scale(self, view: str, span: float | None, percentile: float, cmap: str | None) -> None:
+    def _set_scale(
+        self, view: str, span: float | None, percentile: float, cmap: str | None, shared: bool | None = None
+    ) -> None:
+        """Validate and store the scale settings; ``shared=None`` keeps the current shared/per-cell choice."""
         _pg.levels_for(view, span)  # validates the view
         _pg.resolve_cmap(cmap, view)  # validates the colour map
         if percentile is not None and not (0.0 < float(percentile) <= 100.0):
@@ -186,27 +267,84 @@ class CellGrid(QtWidgets.QWidget):
         self._span_arg = None if span is None else float(span)
         self._percentile = float(percentile)
         self._cmap = cmap
+        if shared is not None:
+            self._shared = bool(shared)
+
+    @property
+    def shared_scale(self) -> bool:
+        """True: one colour scale for every cell; False: each cell capped at its own percentile."""
+        return self._shared
+
+    def set_shared_scale(self, shared: bool) -> None:
+        """Switch between one shared scale and a per-cell scale, re-levelling what is shown (no new data)."""
+        if bool(shared) != self._shared:
+            self._shared = bool(shared)
+            self._rescale()
 
     def _rescale(self) -> None:
-        """Apply the shared span (locked, or core shared_span over all shown maps) to every cell and the bar."""
+        """Apply the span(s) to every cell and the colour bar: one shared span (locked, or core shared_span over
+        all shown maps) or, per cell, core compute_span of each cell."""
         maps = [cell.values for row in self._cells for cell in row if cell.values is not None]
         cm = _pg.resolve_cmap(self._cmap, self._view)
+        per_cell = not self._shared and self._span_arg is None
         if not maps:
             self._span = None
+            for row in self._cells:
+                for cell in row:
+                    cell.span = None
             if self._cbar is not None:
                 self._cbar.setVisible(False)
+            self._set_scale_label("")
             return
-        span = _pg.effective_span(_pg.resolve_span(maps, self._view, self._span_arg, self._percentile))
-        self._span = span
-        levels = _pg.levels_for(self._view, span)
-        for row in self._cells:
-            for cell in row:
-                if cell.values is not None:
-                    _pg.set_levels(cell.image_item, self._view, span, cm)
+        if per_cell:
+            self._span = None
+            for row in self._cells:
+                for cell in row:
+                    if cell.values is None:
+                        cell.span = None
+                        continue
+                    cell.span = _pg.effective_span(vz.compute_span(cell.values, self._view, self._percentile))
+                    _pg.set_levels(cell.image_item, self._view, cell.span, cm)
+            levels = _pg.levels_for(self._view, 1.0)
+        else:
+            span = _pg.effective_span(_pg.resolve_span(maps, self._view, self._span_arg, self._percentile))
+            self._span = span
+            levels = _pg.levels_for(self._view, span)
+            for row in self._cells:
+                for cell in row:
+                    cell.span = span if cell.values is not None else None
+                    if cell.values is not None:
+                        _pg.set_levels(cell.image_item, self._view, span, cm)
         if self._cbar is not None:
             self._cbar.setColorMap(_pg.pg_colormap(cm))
             self._cbar.setLevels(levels)
+            axis = self._cbar.axis
+            if per_cell:
+                p = f"P{self._percentile:g}"
+                ticks = [(0.0, "0"), (1.0, p)] if self._view == "absolute" else [(-1.0, f"−{p}"), (0.0, "0"),
+                                                                                   (1.0, f"+{p}")]
+                axis.setTicks([ticks])
+            else:
+                axis.setTicks(None)
+            self._cbar.setToolTip(
+                f"Per cell: each cell is capped at its own {ordinal(self._percentile)} percentile (P"
+                f"{self._percentile:g}), so cells are not comparable in brightness." if per_cell else
+                "One colour scale for every cell: equal colours mean equal values.")
             self._cbar.setVisible(True)
+        self._set_scale_label("per cell" if per_cell else "shared")
+
+    def _set_scale_label(self, text: str) -> None:
+        if self._scale_label is not None:
+            self._scale_label.setText(text, color=self._fg)
+
+    @property
+    def scale_label(self) -> str:
+        """The text above the colour bar: "shared", "per cell" or "" (nothing shown)."""
+        return self._scale_label.text if self._scale_label is not None else ""
+
+    def cell_span(self, r: int, c: int) -> float | None:
+        """The span behind cell ``(r, c)``'s levels (None when the cell is empty)."""
+        return self._cells[r][c].span
 
     # -- cells -------------------------------------------------------------------------------------------------
     def _set_cell(self, r: int, c: int, values: np.ndarray | None, error: str | None = None) -> None:
@@ -225,6 +363,7 @@ class CellGrid(QtWidgets.QWidget):
             if shape != cell.shape:
                 cell.shape = shape
                 cell.view_box.autoRange(padding=0.0)
+                self._fit_height()
         cell.set_error(error)
 
     def _clear_cells(self) -> None:
@@ -234,10 +373,12 @@ class CellGrid(QtWidgets.QWidget):
         self._span = None
         if self._cbar is not None:
             self._cbar.setVisible(False)
+        self._set_scale_label("")
         self._readout.setText("")
 
     def _set_cell_empty(self, cell: _Cell) -> None:
         cell.values = None
+        cell.span = None
         cell.shape = None
         cell.image_item.clear()
         cell.set_error(None)

@@ -9,13 +9,15 @@ Public API
 bottom ``S_c(x + tε)``.
 
 * ``set_data(t, max_partial, score, *, partial_at_pixel=None, sigma=None)`` -- 1-D arrays of one length;
-  ``partial_at_pixel`` adds a second (dashed) curve on the top plot, the partial derivative at one fixed pixel,
-  with a legend; ``sigma`` goes into the title (``ε ~ N(0, σ²)``). Reuses its curve items (no rebuild).
+  ``partial_at_pixel`` adds a second (dashed) curve on the top plot, the partial derivative at one fixed pixel;
+  ``sigma`` goes into the title (``ε ~ N(0, σ²)``). Reuses its curve items (no rebuild). The legend is a second
+  line of the top plot's title (``legend_text()``), outside the plot area, so it never hides a curve.
 * ``clear()``; ``grab_image() -> QImage``; properties ``top_plot``, ``bottom_plot`` (``pg.PlotItem``),
   ``max_curve``, ``pixel_curve``, ``score_curve`` (``pg.PlotDataItem``).
 
 ``ConvergencePanel(parent=None)`` (a ``QWidget``): the relative change ``‖mean_n − mean_prev‖ / ‖mean_n‖``
-against ``n``, log-scale y.
+against ``n``, log-scale y; the y axis labels only 1, 2 and 5 × 10^k (:class:`LogAxis125`), so a decade is not
+crowded with nine labels.
 
 * ``set_points(points: list[tuple[int, float]])`` -- the whole (growing) list each time; cheap: it only calls
   ``setData`` on the one existing ``PlotDataItem``. Points with a value that is not finite and > 0 cannot be shown
@@ -26,6 +28,7 @@ against ``n``, log-scale y.
 
 from __future__ import annotations
 
+from html import escape as html_escape
 from typing import Sequence
 
 import numpy as np
@@ -34,11 +37,30 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from . import _pg
 from ._pg import pg
 
-__all__ = ["FluctuationPanel", "ConvergencePanel"]
+__all__ = ["FluctuationPanel", "ConvergencePanel", "LogAxis125"]
 
 MAX_PEN = (31, 119, 180)
 PIXEL_PEN = (255, 127, 14)
 SCORE_PEN = (44, 160, 44)
+TITLE_HEIGHT = 44  # two lines of 10pt text (pyqtgraph fixes the title row at 30 px, one line)
+
+
+class LogAxis125(pg.AxisItem):
+    """A log-mode axis that labels only the ticks at 1, 2 and 5 × 10^k (the other ticks stay, unlabelled)."""
+
+    def logTickStrings(self, values, scale, spacing):  # noqa: N802
+        strings = super().logTickStrings(values, scale, spacing)
+        out = []
+        for v, text in zip(values, strings):
+            v = float(v)
+            mantissa = 10.0 ** (v - np.floor(v + 1e-9))
+            keep = any(abs(mantissa - m) < 1e-6 * m for m in (1.0, 2.0, 5.0, 10.0))
+            out.append(text if keep else "")
+        return out
+
+
+def _hex(rgb) -> str:
+    return "#%02x%02x%02x" % tuple(int(c) for c in rgb)
 
 
 def _style_plot(plot: pg.PlotItem, fg: QtGui.QColor) -> None:
@@ -76,15 +98,11 @@ class FluctuationPanel(QtWidgets.QWidget):
         self._bottom.setLabel("bottom", "t", color=fg.name())
         self._top.getAxis("left").setWidth(70)
         self._bottom.getAxis("left").setWidth(70)
-        bg_legend = QtGui.QColor(bg)
-        bg_legend.setAlpha(210)
-        self._legend = self._top.addLegend(
-            offset=(-10, 10), labelTextColor=fg, brush=pg.mkBrush(bg_legend), pen=pg.mkPen((128, 128, 128))
-        )
         self._max_curve = self._top.plot([], [], pen=pg.mkPen(MAX_PEN, width=1.5), name="max over pixels")
         self._pixel_curve = pg.PlotDataItem(
             [], [], pen=pg.mkPen(PIXEL_PEN, width=1.2, style=QtCore.Qt.PenStyle.DashLine), name="one fixed pixel"
         )
+        self._sigma: float | None = None
         self._score_curve = self._bottom.plot([], [], pen=pg.mkPen(SCORE_PEN, width=1.5))
         self._pixel_shown = False
         self._set_title(None)
@@ -112,11 +130,24 @@ class FluctuationPanel(QtWidgets.QWidget):
     def score_curve(self) -> pg.PlotDataItem:
         return self._score_curve
 
+    def legend_text(self) -> str:
+        """The legend (html) shown as the title's second line: one entry per curve on the top plot."""
+        items = [(MAX_PEN, "━━", "max over pixels")]
+        if self._pixel_shown:
+            items.append((PIXEL_PEN, "╌╌", "one fixed pixel"))
+        return " &nbsp;&nbsp; ".join(
+            f"<span style='color:{_hex(c)}'><b>{mark}</b></span>&nbsp;{html_escape(label)}" for c, mark, label in items
+        )
+
     def _set_title(self, sigma: float | None) -> None:
+        self._sigma = sigma
         text = "Gradient along x + tε"
         if sigma is not None:
             text += f",  ε ~ N(0, σ²),  σ = {float(sigma):.3g}"
-        self._top.setTitle(text, color=self._fg.name(), size="10pt")
+        self._top.setTitle(f"{text}<br><span style='font-size:9pt'>{self.legend_text()}</span>",
+                           color=self._fg.name(), size="10pt")
+        self._top.titleLabel.setMaximumHeight(TITLE_HEIGHT)
+        self._top.layout.setRowFixedHeight(0, TITLE_HEIGHT)
 
     def set_data(
         self,
@@ -171,7 +202,7 @@ class ConvergencePanel(QtWidgets.QWidget):
         bg, fg = _pg.theme_colors()
         self._glw = _pg.new_layout_widget(bg)
         self._glw.setMinimumSize(200, 120)
-        self._plot = self._glw.addPlot(row=0, col=0)
+        self._plot = self._glw.addPlot(row=0, col=0, axisItems={"left": LogAxis125(orientation="left")})
         _style_plot(self._plot, fg)
         self._plot.setMenuEnabled(False)
         self._plot.setLogMode(x=False, y=True)

@@ -5,21 +5,26 @@ Views never compute: the panel receives ``D`` and the two class maps as reduced 
 Public API
 ----------
 ``DifferencePanel(parent=None)`` (a ``QWidget``): two ``QComboBox`` es ("Class 1", "Class 2") above a large
-``MapView`` of ``D`` (with colour bar) and, in a column beside it, small views of the image (once
-``set_image`` was called), ``M_c1`` and ``M_c2``. All views are linked (zoom/pan); the image is stretched over
-the maps' rectangle so it stays aligned.
+``MapView`` of ``D`` (with colour bar) and small views of the image (once ``set_image`` was called), ``M_c1``
+and ``M_c2`` -- in a column beside ``D`` for square or tall maps, in a row under ``D`` for wide maps (width ≥
+1.5 × height, e.g. the two-digit samples), so ``D`` is always shown as large as the space allows. The small views
+are the same size (the colour bars of ``M_c1``/``M_c2`` sit in columns of their own; the image has an empty
+column of the same width). All views are linked (zoom/pan); the image is stretched over the maps' rectangle so
+it stays aligned. ``wide_layout() -> bool`` tells which arrangement is shown.
 
 * ``set_classes(labels: list[str], c1: int, c2: int)`` -- fill both combos and select ``c1``/``c2``; emits
   nothing. ``classes() -> tuple[int, int]``.
 * Signal ``classes_changed = Signal(int, int)`` -- only when the *user* picks a different class in a combo
   (``QComboBox.activated``), never on ``set_classes``.
 * ``set_maps(diff, m1, m2, *, percentile: float = 99.0, cmap: str | None = None, span: float | None = None,
-  maps_view: str = "signed")`` -- ``D`` is always shown SIGNED: symmetric levels ``(-span, span)`` with
-  ``span`` locked or core ``compute_span(diff, "signed", percentile)``, on a diverging colour map (``cmap`` if it
-  is diverging; else the colour-blind-safe diverging map for a colour-blind-safe sequential choice, else the
-  default diverging map), 0 at the centre colour. ``m1``/``m2`` share one span (core ``shared_span``) in
-  ``maps_view`` (``"signed"`` -- same diverging map -- or ``"absolute"`` -- ``cmap`` if sequential, else the
-  default sequential map). [``span`` and ``maps_view`` are additions to the brief's signature, both optional.]
+  maps_view: str = "signed", shared: bool = True)`` -- ``D`` is always shown SIGNED: symmetric levels ``(-span,
+  span)`` with ``span`` locked or core ``compute_span(diff, "signed", percentile)``, on a diverging colour map
+  (``cmap`` if it is diverging; else the colour-blind-safe diverging map for a colour-blind-safe sequential
+  choice, else the default diverging map), 0 at the centre colour. With ``shared=True`` (default) ``m1``/``m2``
+  share one span (core ``shared_span``); with ``shared=False`` each is capped at its own percentile (core
+  ``compute_span``). Both in ``maps_view`` (``"signed"`` -- same diverging map -- or ``"absolute"`` -- ``cmap`` if
+  sequential, else the default sequential map). [``span``, ``maps_view`` and ``shared`` are additions to the
+  brief's signature, all optional.] ``set_shared_scale(bool)`` re-levels the shown maps.
 * ``set_image(rgb)`` -- the image, shown small for orientation; ``clear()``; ``grab_image() -> QImage`` (the
   figure: all views with their titles, not the combos).
 * Signal ``hovered = Signal(str)`` -- readouts prefixed with the view's title.
@@ -34,7 +39,9 @@ from PySide6.QtCore import Signal, Slot
 
 from ...core import visualize as vz
 from . import _pg
-from .image_views import MapView
+from .image_views import ColorBarColumn, MapView
+
+WIDE = 1.5  # maps at least this much wider than high get the small views in a row under D
 
 __all__ = ["DifferencePanel", "diverging_for"]
 
@@ -84,29 +91,34 @@ class DifferencePanel(QtWidgets.QWidget):
             lab = QtWidgets.QLabel(text)
             lab.setBuddy(combo)
             controls.addWidget(lab)
-            controls.addWidget(combo, 1)
+            controls.addWidget(combo)
+            controls.addSpacing(12)
+        controls.addStretch(1)
 
         self._diff_view = MapView("D = M(class 1) − M(class 2)", colorbar=True)
         self._image_view = MapView("Image", readout=False)
-        self._map1_view = MapView("Class 1", colorbar=True, readout=False)
-        self._map2_view = MapView("Class 2", colorbar=True, readout=False)
-        self._image_view.setVisible(False)
+        self._map1_view = MapView("Class 1", readout=False)
+        self._map2_view = MapView("Class 2", readout=False)
         for v in (self._image_view, self._map1_view, self._map2_view):
             v.link_view(self._diff_view)
         for v in (self._diff_view, self._image_view, self._map1_view, self._map2_view):
             v.hovered.connect(lambda text, v=v: self._forward_hover(v, text))
+        # small views of one size: M1/M2 get their colour bars in columns of their own, the image an empty one
+        self._bar1 = ColorBarColumn(readout=False)
+        self._bar2 = ColorBarColumn(readout=False)
+        self._map1_view.attach_color_bar(self._bar1.color_bar)
+        self._map2_view.attach_color_bar(self._bar2.color_bar)
+        self._image_cell = self._cell(self._image_view, None)
+        self._map1_cell = self._cell(self._map1_view, self._bar1)
+        self._map2_cell = self._cell(self._map2_view, self._bar2)
+        self._image_cell.setVisible(False)
 
         self._figure = QtWidgets.QWidget()
-        row = QtWidgets.QHBoxLayout(self._figure)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.setSpacing(4)
-        row.addWidget(self._diff_view, 2)
-        side = QtWidgets.QVBoxLayout()
-        side.setSpacing(2)
-        side.addWidget(self._image_view, 1)
-        side.addWidget(self._map1_view, 1)
-        side.addWidget(self._map2_view, 1)
-        row.addLayout(side, 1)
+        self._grid = QtWidgets.QGridLayout(self._figure)
+        self._grid.setContentsMargins(0, 0, 0, 0)
+        self._grid.setSpacing(4)
+        self._wide: bool | None = None
+        self._arrange(False)
 
         box = QtWidgets.QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
@@ -116,7 +128,54 @@ class DifferencePanel(QtWidgets.QWidget):
 
         self._last: tuple[int, int] = (-1, -1)
         self._map_size: tuple[int, int] | None = None  # (W, H) of the maps
+        self._shared = True
+        self._maps: tuple | None = None  # (m1, m2, view, cmap, percentile) of the last set_maps
         self._update_titles()
+
+    # -- layout ------------------------------------------------------------------------------------------------
+    def _cell(self, view: MapView, bar: QtWidgets.QWidget | None) -> QtWidgets.QWidget:
+        """``view`` with its colour bar column (or an empty column as wide) to its right."""
+        cell = QtWidgets.QWidget()
+        row = QtWidgets.QHBoxLayout(cell)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(0)
+        row.addWidget(view, 1)
+        if bar is None:
+            bar = QtWidgets.QWidget()
+            bar.setFixedWidth(self._bar1.graphics_widget.minimumWidth())
+        row.addWidget(bar, 0)
+        return cell
+
+    def _arrange(self, wide: bool) -> None:
+        """D beside a column of the small views (square/tall maps) or above a row of them (wide maps)."""
+        if wide == self._wide:
+            return
+        self._wide = wide
+        g = self._grid
+        for w in (self._diff_view, self._image_cell, self._map1_cell, self._map2_cell):
+            g.removeWidget(w)
+        for i in range(3):
+            g.setRowStretch(i, 0)
+            g.setColumnStretch(i, 0)
+        small = (self._image_cell, self._map1_cell, self._map2_cell)
+        if wide:
+            g.addWidget(self._diff_view, 0, 0, 1, 3)
+            for c, w in enumerate(small):
+                g.addWidget(w, 1, c)
+                g.setColumnStretch(c, 1)
+            g.setRowStretch(0, 3)
+            g.setRowStretch(1, 1)
+        else:
+            g.addWidget(self._diff_view, 0, 0, 3, 1)
+            for r, w in enumerate(small):
+                g.addWidget(w, r, 1)
+                g.setRowStretch(r, 1)
+            g.setColumnStretch(0, 2)
+            g.setColumnStretch(1, 1)
+
+    def wide_layout(self) -> bool:
+        """True when the small views are in a row under D (wide maps)."""
+        return bool(self._wide)
 
     # -- properties --------------------------------------------------------------------------------------------
     @property
@@ -197,6 +256,7 @@ class DifferencePanel(QtWidgets.QWidget):
         cmap: str | None = None,
         span: float | None = None,
         maps_view: str = "signed",
+        shared: bool = True,
     ) -> None:
         d = _pg.as_map(diff, "diff")
         a = _pg.as_map(m1, "m1")
@@ -204,18 +264,41 @@ class DifferencePanel(QtWidgets.QWidget):
         if not (d.shape == a.shape == b.shape):
             raise ValueError(f"diff, m1, m2 must have one shape, got {d.shape}, {a.shape}, {b.shape}")
         div = diverging_for(cmap)
+        self._arrange(d.shape[1] >= WIDE * d.shape[0])
         self._diff_view.set_map(d, "signed", span=span, percentile=percentile, cmap=div)
-        ms = _pg.resolve_span([a, b], maps_view, None, percentile)
         mcmap = div if maps_view == "signed" else _sequential_for(cmap)
-        self._map1_view.set_map(a, maps_view, span=_pg.effective_span(ms), cmap=mcmap)
-        self._map2_view.set_map(b, maps_view, span=_pg.effective_span(ms), cmap=mcmap)
+        self._shared = bool(shared)
+        self._maps = (a, b, maps_view, mcmap, float(percentile))
+        self._level_maps()
         self._map_size = (d.shape[1], d.shape[0])
         if self._image_view.image_item.image is not None:
             self._image_view.set_rect(self._image_rect())
 
+    def _level_maps(self) -> None:
+        if self._maps is None:
+            return
+        a, b, view, mcmap, percentile = self._maps
+        if self._shared:
+            ms = _pg.effective_span(_pg.resolve_span([a, b], view, None, percentile))
+            self._map1_view.set_map(a, view, span=ms, cmap=mcmap)
+            self._map2_view.set_map(b, view, span=ms, cmap=mcmap)
+        else:
+            self._map1_view.set_map(a, view, percentile=percentile, cmap=mcmap)
+            self._map2_view.set_map(b, view, percentile=percentile, cmap=mcmap)
+
+    @property
+    def shared_scale(self) -> bool:
+        """True: M(class 1) and M(class 2) on one scale; False: each on its own percentile."""
+        return self._shared
+
+    def set_shared_scale(self, shared: bool) -> None:
+        if bool(shared) != self._shared:
+            self._shared = bool(shared)
+            self._level_maps()
+
     def set_image(self, rgb: np.ndarray) -> None:
         self._image_view.set_rgb(rgb, rect=self._image_rect())
-        self._image_view.setVisible(True)
+        self._image_cell.setVisible(True)
 
     def _image_rect(self) -> tuple[float, float, float, float] | None:
         if self._map_size is None:
@@ -225,8 +308,9 @@ class DifferencePanel(QtWidgets.QWidget):
     def clear(self) -> None:
         for v in (self._diff_view, self._image_view, self._map1_view, self._map2_view):
             v.clear()
-        self._image_view.setVisible(False)
+        self._image_cell.setVisible(False)
         self._map_size = None
+        self._maps = None
 
     def _forward_hover(self, view: MapView, text: str) -> None:
         title = view.title()

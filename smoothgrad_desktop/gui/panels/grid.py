@@ -1,4 +1,5 @@
-"""The σ/n grid of the SmoothGrad paper's Figs 3-4: rows = noise levels, columns = n, ONE shared colour scale.
+"""The σ/n grid of the SmoothGrad paper's Figs 3-4: rows = noise levels, columns = n; one shared colour scale by
+default, or each cell on its own scale (as the paper's figures).
 
 Views never compute: the grid receives the prefix-mean maps (reduced ``(H, W)`` arrays) from the worker.
 
@@ -6,21 +7,24 @@ Public API
 ----------
 ``GridPanel(parent=None)`` (a ``QWidget``):
 
-* ``set_grid(levels: Sequence[float], ns: Sequence[int], maps: list[list[np.ndarray | None]] | None, view,
-  *, sigmas: Sequence[float] | None = None, span: float | None = None, percentile: float = 99.0,
-  cmap: str | None = None)`` -- lays out ``len(levels) x len(ns)`` cells. Row labels ``"10 %"`` (noise level as a
-  fraction of the input range, shown in %) plus ``"σ = 0.0731"`` when ``sigmas`` (absolute σ) are given; column
+* ``set_grid(levels: Sequence[float], ns: Sequence[int], maps: list[list[np.ndarray | None]] | None, view, *,
+  sigmas: Sequence[float] | None = None, span: float | None = None, percentile: float = 99.0, cmap: str | None =
+  None, shared: bool = True)`` -- lays out ``len(levels) x len(ns)`` cells. Row labels ``"10 %"`` (noise level as
+  a fraction of the input range, shown in %) plus ``"σ = 0.0731"`` when ``sigmas`` (absolute σ) are given; column
   labels ``"n = 5"``. ``maps[r][c]`` is the map for ``levels[r]`` and ``ns[c]``; ``maps`` may be shorter than
-  ``levels`` and rows/cells may be None (shown empty: not computed yet). One colour scale for all cells: ``span``
-  (a locked float) or, with ``span=None``, core ``shared_span`` over all maps shown, recomputed as rows arrive;
-  one colour bar. Signed view: levels ``(-span, span)``, diverging map, 0 at the centre; absolute ``(0, span)``.
+  ``levels`` and rows/cells may be None (shown empty: not computed yet). ``shared=True``: one colour scale for all
+  cells: ``span`` (a locked float) or, with ``span=None``, core ``shared_span`` over all maps shown, recomputed as
+  rows arrive; one colour bar. ``shared=False``: each cell capped at its own ``percentile`` (core ``compute_span``
+  per cell; the paper's figures), the colour bar headed "per cell" and reading 0 .. P99. Signed view: levels
+  ``(-span, span)``, diverging map, 0 at the centre; absolute ``(0, span)``.
 * ``set_row(row: int, maps_row: list[np.ndarray | None])`` -- fill one row (progressively, while computing) with
   the scale settings of the last ``set_grid``; raises IndexError for a row outside the grid, ValueError for a
   row longer than ``ns``.
 * ``clear()`` -- empty every cell (the layout stays); ``grab_image() -> QImage`` -- the whole figure (labels,
   cells, colour bar) for PNG export.
 * Inherited: ``hovered = Signal(str)`` (``"10 % / n = 5: x=3 y=4 value=0.12"``), ``span`` (the shared span in
-  use, None when empty), ``levels()`` / ``ns()``, ``image_item(r, c)``, ``view_box(r, c)``,
+  use, None when empty or per cell), ``cell_span(r, c)``, ``shared_scale`` / ``set_shared_scale(bool)``,
+  ``levels()`` / ``ns()``, ``image_item(r, c)``, ``view_box(r, c)``,
   ``value_at(r, c, x, y)``, ``color_bar``, ``cell_count() -> (rows, cols)``.
 """
 
@@ -71,6 +75,7 @@ class GridPanel(CellGrid):
         span: float | None = None,
         percentile: float = 99.0,
         cmap: str | None = None,
+        shared: bool = True,
     ) -> None:
         levels = [float(v) for v in levels]
         ns = [int(n) for n in ns]
@@ -83,7 +88,7 @@ class GridPanel(CellGrid):
         for r, row in enumerate(maps):
             if row is not None and len(row) > len(ns):
                 raise ValueError(f"row {r} has {len(row)} maps for {len(ns)} values of n")
-        self._set_scale(view, span, percentile, cmap)
+        self._set_scale(view, span, percentile, cmap, shared)
         structure = (tuple(levels), tuple(ns), None if sig is None else tuple(sig))
         if structure != self._structure:
             self._levels, self._ns, self._sigmas = levels, ns, sig

@@ -18,6 +18,8 @@ text label under it with the hover readout.
 * ``rect=(x, y, w, h)`` (both setters, optional): the rectangle the image covers in view coordinates
   (``ImageItem.setRect``); default ``(0, 0, W, H)``, one unit per pixel. Used to overlay a model-input-size map
   on a native-size image.
+* ``attach_color_bar(cbar: pg.ColorBarItem | None)`` -- drive a colour bar that lives elsewhere (a
+  ``ColorBarColumn``) instead of one inside the view.
 * ``clear()``, ``set_title(text)``, ``title() -> str``, ``link_view(other: MapView)`` (zoom and pan follow, both
   ways, transitively: every view of the group shows the same requested region, widened to its own aspect -- not
   pyqtgraph's ``setXLink``/``setYLink``, which align by screen position and fight with locked aspect),
@@ -31,8 +33,16 @@ text label under it with the hover readout.
 * Signal ``hovered = Signal(str)`` -- the readout text on mouse moves over the image (also shown in the label).
   Coordinates are data pixels of the item shown (heatmap pixels on a heatmap, image pixels on an image).
 
+``ColorBarColumn(parent=None)`` -- a colour bar legend in a narrow column of its own, laid out like a
+``MapView`` (a title row, the bar beside the view area, a readout-high spacer) so that it lines up with the
+views next to it. ``MapView.attach_color_bar(column.color_bar)`` makes a view drive it. Keeping the bar out of
+the view leaves every view of a row the same size.
+
 ``ImagePanels(parent=None, *, opacity=0.5)`` -- three linked ``MapView`` s side by side: "Image", "Heatmap"
-(with colour bar) and "Overlay", plus an "Overlay opacity" ``QSlider`` (0-100 %).
+and "Overlay", all three the same size (the heatmap's colour bar is a ``ColorBarColumn`` right of the three
+views, so zoom-linked views show the image equally large), plus an "Overlay opacity" ``QSlider`` (0-100 %).
+For wide images (e.g. the two-digit samples) the three views are stacked instead, the colour bar beside the
+heatmap, whenever that shows the image larger (``is_vertical()``).
 
 * ``set_image(rgb)``; ``set_heatmap(values, view, *, span=None, percentile=99.0, cmap=None, rect=None)``:
   with ``rect=None`` and an image shown, the heatmap is stretched over the image's rectangle ``(0, 0, W, H)``
@@ -42,7 +52,8 @@ text label under it with the hover readout.
   signal ``opacity_changed = Signal(float)`` -- emitted when the user moves the slider.
 * Signal ``hovered = Signal(str)`` -- the children's readouts prefixed with the view's title,
   e.g. ``"Heatmap: x=12 y=7 value=-0.0031"``.
-* ``image_view`` / ``heatmap_view`` / ``overlay_view`` properties; ``grab_image() -> QImage`` (the three views).
+* ``image_view`` / ``heatmap_view`` / ``overlay_view`` properties (``heatmap_view.color_bar`` is the bar in the
+  ``color_bar_column``); ``grab_image() -> QImage`` (the three views and the colour bar).
 """
 
 from __future__ import annotations
@@ -54,7 +65,20 @@ from PySide6.QtCore import Signal, Slot
 from . import _pg
 from ._pg import pg
 
-__all__ = ["MapView", "ImagePanels"]
+__all__ = ["MapView", "ImagePanels", "ColorBarColumn"]
+
+TITLE_SIZE = "10pt"
+
+
+def _readout_label() -> QtWidgets.QLabel:
+    label = QtWidgets.QLabel("")
+    label.setObjectName("readout")
+    f = label.font()
+    f.setPointSizeF(max(6.0, f.pointSizeF() * 0.85))
+    label.setFont(f)
+    label.setMinimumWidth(10)
+    label.setFixedHeight(label.fontMetrics().height() + 2)
+    return label
 
 Rect = tuple[float, float, float, float]
 
@@ -80,7 +104,7 @@ class MapView(QtWidgets.QWidget):
         self._glw.setMinimumSize(80, 80)
         layout = self._glw.ci
         layout.setContentsMargins(2, 2, 2, 2)
-        self._title = pg.LabelItem(title, color=fg, size="10pt")
+        self._title = pg.LabelItem(title, color=fg, size=TITLE_SIZE)
         layout.addItem(self._title, row=0, col=0, colspan=2)
         self._vb = _pg.new_view_box()
         layout.addItem(self._vb, row=1, col=0)
@@ -92,14 +116,8 @@ class MapView(QtWidgets.QWidget):
             layout.addItem(self._cbar, row=1, col=1)
             self._cbar.setVisible(False)
 
-        self._readout = QtWidgets.QLabel("")
-        self._readout.setObjectName("readout")
-        f = self._readout.font()
-        f.setPointSizeF(max(6.0, f.pointSizeF() * 0.85))
-        self._readout.setFont(f)
+        self._readout = _readout_label()
         self._readout.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
-        self._readout.setMinimumWidth(10)
-        self._readout.setFixedHeight(self._readout.fontMetrics().height() + 2)
         self._readout.setVisible(readout)
 
         box = QtWidgets.QVBoxLayout(self)
@@ -171,6 +189,12 @@ class MapView(QtWidgets.QWidget):
             self._cbar.setVisible(True)
         self._place(data.shape, rect)
 
+    def attach_color_bar(self, cbar: pg.ColorBarItem | None) -> None:
+        """Drive ``cbar`` (e.g. ``ColorBarColumn.color_bar``) from :meth:`set_map` instead of an own bar."""
+        self._cbar = cbar
+        if cbar is not None:
+            cbar.setVisible(self._view is not None)
+
     def set_rect(self, rect: Rect | None) -> None:
         """Change the rectangle the current image covers (None: one unit per pixel)."""
         if self._img.image is not None:
@@ -239,6 +263,40 @@ class MapView(QtWidgets.QWidget):
         return self._glw.grab().toImage()
 
 
+class ColorBarColumn(QtWidgets.QWidget):
+    """A colour bar in a column of its own, aligned with ``MapView`` s beside it (see the module docstring)."""
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None, *, readout: bool = True) -> None:
+        super().__init__(parent)
+        bg, fg = _pg.theme_colors()
+        self._glw = _pg.new_layout_widget(bg)
+        layout = self._glw.ci
+        layout.setContentsMargins(2, 2, 2, 2)
+        self._title = pg.LabelItem("&nbsp;", color=fg, size=TITLE_SIZE)  # as high as a view's title
+        layout.addItem(self._title, row=0, col=0)
+        self._cbar = _pg.new_color_bar(fg)
+        layout.addItem(self._cbar, row=1, col=0)
+        self._cbar.setVisible(False)
+        self._glw.setFixedWidth(int(self._cbar.maximumWidth()) + 6)
+        self._glw.setMinimumHeight(80)
+        spacer = _readout_label()  # as high as a view's readout line
+        spacer.setVisible(readout)
+        box = QtWidgets.QVBoxLayout(self)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.setSpacing(1)
+        box.addWidget(self._glw, 1)
+        box.addWidget(spacer)
+        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Fixed, QtWidgets.QSizePolicy.Policy.Expanding)
+
+    @property
+    def color_bar(self) -> pg.ColorBarItem:
+        return self._cbar
+
+    @property
+    def graphics_widget(self) -> pg.GraphicsLayoutWidget:
+        return self._glw
+
+
 class ImagePanels(QtWidgets.QWidget):
     """Image | Heatmap (colour bar) | Overlay, linked, with an overlay opacity slider (see the module docstring)."""
 
@@ -248,20 +306,22 @@ class ImagePanels(QtWidgets.QWidget):
     def __init__(self, parent: QtWidgets.QWidget | None = None, *, opacity: float = 0.5) -> None:
         super().__init__(parent)
         self._image_view = MapView("Image")
-        self._heatmap_view = MapView("Heatmap", colorbar=True)
+        self._heatmap_view = MapView("Heatmap")
         self._overlay_view = MapView("Overlay")
+        # the heatmap's colour bar sits right of all three views: the views stay the same size
+        self._cbar_column = ColorBarColumn()
+        self._heatmap_view.attach_color_bar(self._cbar_column.color_bar)
         self._heatmap_view.link_view(self._image_view)
         self._overlay_view.link_view(self._image_view)
         for v in (self._image_view, self._heatmap_view, self._overlay_view):
             v.hovered.connect(lambda text, v=v: self._forward_hover(v.title(), text))
 
         self._views = QtWidgets.QWidget()
-        row = QtWidgets.QHBoxLayout(self._views)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.setSpacing(4)
-        row.addWidget(self._image_view, 1)
-        row.addWidget(self._heatmap_view, 1)
-        row.addWidget(self._overlay_view, 1)
+        self._grid = QtWidgets.QGridLayout(self._views)
+        self._grid.setContentsMargins(0, 0, 0, 0)
+        self._grid.setSpacing(4)
+        self._vertical: bool | None = None
+        self._arrange(False)
 
         self._slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
         self._slider.setObjectName("opacity_slider")
@@ -311,14 +371,68 @@ class ImagePanels(QtWidgets.QWidget):
         return self._overlay_view
 
     @property
+    def color_bar_column(self) -> ColorBarColumn:
+        return self._cbar_column
+
+    @property
     def opacity_slider(self) -> QtWidgets.QSlider:
         return self._slider
+
+    # -- arrangement -------------------------------------------------------------------------------------------
+    def _arrange(self, vertical: bool) -> None:
+        """Image | Heatmap | Overlay | bar in a row, or stacked (the bar beside the heatmap) for wide images."""
+        if vertical == self._vertical:
+            return
+        self._vertical = vertical
+        g = self._grid
+        views = (self._image_view, self._heatmap_view, self._overlay_view)
+        for w in (*views, self._cbar_column):
+            g.removeWidget(w)
+        for i in range(4):
+            g.setRowStretch(i, 0)
+            g.setColumnStretch(i, 0)
+        if vertical:
+            for r, v in enumerate(views):
+                g.addWidget(v, r, 0)
+                g.setRowStretch(r, 1)
+            g.addWidget(self._cbar_column, 1, 1)
+            g.setColumnStretch(0, 1)
+        else:
+            for c, v in enumerate(views):
+                g.addWidget(v, 0, c)
+                g.setColumnStretch(c, 1)
+            g.addWidget(self._cbar_column, 0, 3)
+            g.setRowStretch(0, 1)
+
+    def is_vertical(self) -> bool:
+        """True when the three views are stacked (wide images), False when side by side."""
+        return bool(self._vertical)
+
+    def _choose_arrangement(self) -> None:
+        """Pick the arrangement that shows the image larger (10 % hysteresis, so resizing does not flip-flop)."""
+        if self._image_size is None or self.width() < 50 or self.height() < 50:
+            return
+        iw, ih = self._image_size
+        bar = self._cbar_column.sizeHint().width() + 4
+        overhead = 40.0  # title + readout line of one view
+        avail_w, avail_h = self.width() - bar, self._views.height() or self.height() - 30
+        side = min((avail_w - 8) / 3.0 / iw, (avail_h - overhead) / ih)
+        stacked = min(avail_w / iw, (avail_h - 8 - 3 * overhead) / 3.0 / ih)
+        if self._vertical:
+            self._arrange(not side > 1.1 * stacked)
+        else:
+            self._arrange(stacked > 1.1 * side)
+
+    def resizeEvent(self, ev) -> None:  # noqa: N802
+        super().resizeEvent(ev)
+        self._choose_arrangement()
 
     # -- content -----------------------------------------------------------------------------------------------
     def set_image(self, rgb: np.ndarray) -> None:
         self._image_view.set_rgb(rgb)
         h, w = self._image_view.image_item.image.shape[:2]
         self._image_size = (w, h)
+        self._choose_arrangement()
         if self._heatmap_rect is None and self._heatmap_view.image_item.image is not None:
             self._heatmap_view.set_rect(self._implicit_rect())
 

@@ -1,5 +1,6 @@
 """The method strip: gradient, SmoothGrad, IG, IG + SmoothGrad, Guided BP, Guided BP + SmoothGrad in one row,
-on ONE shared colour scale.
+on one shared colour scale (default) or each on its own scale. Long labels wrap onto two lines and the columns
+shrink equally, so all six fit a narrow window.
 
 Views never compute: the strip receives reduced ``(H, W)`` maps (or an error message per method).
 
@@ -8,26 +9,26 @@ Public API
 ``StripPanel(parent=None)`` (a ``QWidget``):
 
 * ``set_entries(entries: list[tuple[str, np.ndarray | None, str | None]], view, *, span: float | None = None,
-  percentile: float = 99.0, cmap: str | None = None)`` -- one column per entry ``(label, map, error)``: the label
-  on top, the map below; an entry whose map is None shows its error text (if any) inside its empty cell, so one
-  failing method never hides the others. One scale for all: ``span`` (locked) or core ``shared_span`` over the
-  maps shown (recomputed as entries arrive); one colour bar.
+  percentile: float = 99.0, cmap: str | None = None, shared: bool = True)`` -- one column per entry ``(label, map,
+  error)``: the label on top, the map below; an entry whose map is None shows its error text (if any) inside its
+  empty cell, so one failing method never hides the others. ``shared=True``: one scale for all: ``span`` (locked)
+  or core ``shared_span`` over the maps shown (recomputed as entries arrive); one colour bar. ``shared=False``:
+  each map capped at its own percentile (core ``compute_span``), the colour bar headed "per cell".
 * ``set_entry(i, label, values: np.ndarray | None, error: str | None = None)`` -- progressive fill of entry
   ``i`` with the scale of the last ``set_entries`` (``i == len`` appends an entry; view "absolute" and the
   default colour map if ``set_entries`` was never called); IndexError beyond that.
 * ``clear()`` -- removes all entries; ``grab_image() -> QImage`` -- the whole strip for PNG export.
 * ``labels() -> list[str]``, ``entry_error(i) -> str | None``.
-* Inherited: ``hovered = Signal(str)``, ``span``, ``image_item(0, i)``, ``view_box(0, i)``,
-  ``cell_text(0, i)`` (the error text shown), ``value_at(0, i, x, y)``, ``color_bar``, ``cell_count()``.
+* Inherited: ``hovered = Signal(str)``, ``span``, ``cell_span(0, i)``, ``set_shared_scale(bool)``, ``image_item(0,
+  i)``, ``view_box(0, i)``, ``cell_text(0, i)`` (the error text shown), ``value_at(0, i, x, y)``, ``color_bar``,
+  ``cell_count()``.
 """
 
 from __future__ import annotations
 
-import html
-
 import numpy as np
 
-from ._cells import CellGrid
+from ._cells import CellGrid, wrap_label
 
 __all__ = ["StripPanel"]
 
@@ -55,6 +56,7 @@ class StripPanel(CellGrid):
         span: float | None = None,
         percentile: float = 99.0,
         cmap: str | None = None,
+        shared: bool = True,
     ) -> None:
         parsed = []
         for e in entries:
@@ -62,7 +64,7 @@ class StripPanel(CellGrid):
                 raise ValueError(f"an entry is (label, map | None, error | None), got {e!r}")
             label, values, error = e
             parsed.append((str(label), values, None if error is None else str(error)))
-        self._set_scale(view, span, percentile, cmap)
+        self._set_scale(view, span, percentile, cmap, shared)
         self._entries = [(lab, None, err) for lab, _, err in parsed]
         if tuple(lab for lab, _, _ in parsed) != self._structure:
             self._relayout()
@@ -97,6 +99,6 @@ class StripPanel(CellGrid):
         self._set_cell(0, i, values, error)
         stored = self._cells[0][i].values
         self._entries[i] = (label, stored, error)
-        if self._col_labels and self._col_labels[i].text != html.escape(label):
-            self._col_labels[i].setText(html.escape(label), color=self._fg)
+        if self._col_labels and self._col_labels[i].text != wrap_label(label):
+            self._col_labels[i].setText(wrap_label(label), color=self._fg)
             self._cells[0][i].name = label

@@ -24,12 +24,19 @@ from ..params import MAX_BATCH, MAX_SAMPLES, MAX_SEED, MAX_STEPS, Params
 
 MODEL_TORCHVISION = "@torchvision"
 MODEL_FILE = "@file"
+# short texts: the parameter column is narrow (the full description is each item's tooltip)
 MODEL_CHOICES = (
-    ("default", "MNIST CNN (embedded default)"),
-    ("mnist-noise", "MNIST CNN trained with noise (embedded)"),
-    (MODEL_TORCHVISION, "torchvision architecture + weights file"),
-    (MODEL_FILE, "TorchScript / torch.export file"),
+    ("default", "MNIST CNN (default)"),
+    ("mnist-noise", "MNIST CNN, noise-trained"),
+    (MODEL_TORCHVISION, "torchvision + weights"),
+    (MODEL_FILE, "TorchScript / export file"),
 )
+MODEL_CHOICE_TIPS = {
+    "default": "The embedded MNIST CNN (the default model, trained on clean digits).",
+    "mnist-noise": "The embedded MNIST CNN trained with noisy inputs (paper, section 5).",
+    MODEL_TORCHVISION: "A torchvision architecture with a weights file (or weights in the local torch cache).",
+    MODEL_FILE: "A TorchScript (.pt/.ts) or torch.export (.pt2) model file.",
+}
 COLOR_BLIND_SAFE_NAMES = {"viridis", "CET-CBL2", COLOR_BLIND_SAFE}
 
 TIPS = {
@@ -61,7 +68,9 @@ TIPS = {
     "mbi": "Multiply the map by the input pixel values before display. Black pixels then can never show up, "
            "whatever the model does there.",
     "cmap_absolute": "Colours for the absolute view (a sequential scale from 'not important' to 'important'). "
-                     "Grey is the paper's; viridis and CET-CBL2 are colour-blind safe.",
+                     "Inferno (the default) stays readable over black, white and grey images; grey is the "
+                     "paper's choice but vanishes in the overlay of a grey or white image; viridis and CET-CBL2 "
+                     "are colour-blind safe.",
     "cmap_signed": "Colours for the signed view (a diverging scale: zero is the centre colour, positive and "
                    "negative values go different ways). CET-CBD1 is colour-blind safe.",
     "opacity": "How strongly the map is painted over the image in the overlay panel.",
@@ -113,6 +122,9 @@ class ParameterEditor(QWidget):
         self._form = form
 
         self.model_combo = _combo(MODEL_CHOICES, TIPS["model"])
+        for i in range(self.model_combo.count()):
+            self.model_combo.setItemData(i, MODEL_CHOICE_TIPS[self.model_combo.itemData(i)],
+                                         Qt.ItemDataRole.ToolTipRole)
         form.addRow(self._label("&Model", self.model_combo, TIPS["model"]), self.model_combo)
 
         self.arch_combo = QComboBox()

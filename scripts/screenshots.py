@@ -1,0 +1,180 @@
+"""Screenshots of the real SmoothGrad Desktop app (the main window, every tab), for the README and for review.
+
+Usage (from the repository root)::
+
+    # under Xvfb (a real X server, as the README's screenshots are taken):
+    Xvfb :99 -screen 0 1600x1000x24 &
+    DISPLAY=:99 PYTHONPATH=. .venv/bin/python scripts/screenshots.py            # -> docs/screenshot-*.png
+
+    # or without any X server (Qt's offscreen platform; same pixels, slightly different fonts):
+    QT_QPA_PLATFORM=offscreen PYTHONPATH=. .venv/bin/python scripts/screenshots.py
+
+Options::
+
+    --docs DIR    where the three README screenshots go (default: docs/): screenshot-main.png (Map tab with a
+                  computed map), screenshot-grid.png (σ/n grid), screenshot-difference.png (class difference on
+                  resources/samples/pair_00_4_5.png, classes 4 vs 5)
+    --all DIR     also save every tab (map, grid, strip, difference, noise, fluctuation, convergence) on the
+                  first MNIST sample as DIR/<tab>.png, the grid with "Shared colour scale" off
+                  (DIR/grid-per-cell.png), and the Map and Class difference tabs on the two-digit sample
+    --size WxH    window size (default 1600x1000)
+    --no-docs     do not write the README screenshots (with --all: review shots only)
+
+The app runs with its default parameters (the settings live in a temporary folder, never the user's), the
+embedded MNIST model and the shipped samples. Each screenshot waits for the tab's computation to finish. A PNG
+larger than 400 KB is re-saved with a 256-colour palette.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import torch  # noqa: E402,F401  (torch before PySide6)
+from PySide6.QtCore import QEventLoop, QSettings, QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+MAX_BYTES = 400_000
+TABS = ("map", "grid", "strip", "difference", "noise", "fluctuation", "convergence")
+PAIR = ROOT / "resources" / "samples" / "pair_00_4_5.png"
+
+
+def wait_for(signal, predicate=lambda *a: True, timeout_s: float = 120.0) -> tuple:
+    """Run the event loop until ``signal`` fires with arguments accepted by ``predicate``."""
+    loop = QEventLoop()
+    got: list[tuple] = []
+
+    def on(*args):
+        if predicate(*args) and not got:
+            got.append(args)
+            loop.quit()
+
+    signal.connect(on)
+    timer = QTimer()
+    timer.setSingleShot(True)
+    timer.timeout.connect(loop.quit)
+    timer.start(int(timeout_s * 1000))
+    loop.exec()
+    signal.disconnect(on)
+    if not got:
+        raise TimeoutError(f"no {signal} within {timeout_s} s")
+    return got[0]
+
+
+def settle(ms: int = 400) -> None:
+    """Let layouts, repaints and queued signals run for a moment."""
+    end = time.monotonic() + ms / 1000.0
+    while time.monotonic() < end:
+        QApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+        time.sleep(0.02)
+
+
+def save(window, path: Path) -> Path:
+    settle()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image = window.grab().toImage()
+    if not image.save(str(path)):
+        raise OSError(f"cannot write {path}")
+    if path.stat().st_size > MAX_BYTES:
+        from PIL import Image
+
+        with Image.open(path) as im:
+            im.convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT).save(path, optimize=True)
+    print(f"{path}: {path.stat().st_size // 1024} KB")
+    return path
+
+
+def show_tab(window, kind: str) -> None:
+    """Show a tab and wait for its figure (experiment tabs compute when shown)."""
+    from smoothgrad_desktop.gui.main_window import EXPERIMENTS
+
+    if kind in EXPERIMENTS and (window.is_stale(kind) or kind not in window.outcomes):
+        window.show_tab(kind)
+        if window.controller.busy(kind) or window.is_stale(kind):
+            wait_for(window.experiment_finished, lambda k, _o: k == kind, 300)
+    else:
+        window.show_tab(kind)
+
+
+def difference_4_vs_5(window) -> None:
+    """Open the two-digit sample, pick classes 4 and 5 in the Class difference tab and wait for the figure."""
+    window.show_tab("map")
+    row = window.add_files([str(PAIR)])
+    if row < 0:
+        raise RuntimeError(f"cannot open {PAIR}")
+    wait_for(window.run_finished, timeout_s=120)
+    show_tab(window, "difference")
+    labels = list(window.state.labels)
+    c1, c2 = labels.index("4"), labels.index("5")
+    if window.difference_panel.classes() != (c1, c2):
+        window.difference_panel.set_classes(labels, c1, c2)
+        window.compute_experiment("difference")
+        wait_for(window.experiment_finished, lambda k, _o: k == "difference", 300)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--docs", default=str(ROOT / "docs"))
+    ap.add_argument("--all", dest="all_dir", default=None)
+    ap.add_argument("--size", default="1600x1000")
+    ap.add_argument("--no-docs", action="store_true")
+    args = ap.parse_args(argv)
+    w, h = (int(v) for v in args.size.lower().split("x"))
+
+    tmp = tempfile.TemporaryDirectory(prefix="sg-shots-")
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    for scope in (QSettings.Scope.UserScope, QSettings.Scope.SystemScope):
+        QSettings.setPath(QSettings.Format.IniFormat, scope, tmp.name)
+
+    from smoothgrad_desktop.gui.application import create_application
+
+    app = create_application([])
+    from smoothgrad_desktop.gui.main_window import MainWindow
+
+    window = MainWindow()
+    window.resize(w, h)
+    window.show()
+    try:
+        wait_for(window.run_finished, timeout_s=120)
+        docs = None if args.no_docs else Path(args.docs)
+        if docs is not None:
+            save(window, docs / "screenshot-main.png")
+            show_tab(window, "grid")
+            save(window, docs / "screenshot-grid.png")
+        if args.all_dir:
+            out = Path(args.all_dir)
+            for kind in TABS:
+                show_tab(window, kind)
+                save(window, out / f"{kind}.png")
+            # the σ/n grid with "Shared colour scale" off (each cell on its own percentile, as in the paper)
+            show_tab(window, "grid")
+            window.scale_checks["grid"].setChecked(False)
+            save(window, out / "grid-per-cell.png")
+            window.scale_checks["grid"].setChecked(True)
+        if docs is not None or args.all_dir:
+            difference_4_vs_5(window)
+            if docs is not None:
+                save(window, docs / "screenshot-difference.png")
+            if args.all_dir:
+                save(window, Path(args.all_dir) / "difference-pair_00_4_5.png")
+                show_tab(window, "map")
+                save(window, Path(args.all_dir) / "map-pair_00_4_5.png")
+    finally:
+        window.close()
+        app.processEvents()
+        tmp.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
