@@ -11,10 +11,12 @@ Usage (from the repository root)::
 
 Options::
 
-    --docs DIR    where the three README screenshots go (default: docs/): screenshot-main.png (Map tab with a
-                  computed map), screenshot-grid.png (σ/n grid), screenshot-difference.png (class difference on
-                  resources/samples/pair_00_4_5.png, classes 4 vs 5)
-    --all DIR     also save every tab (map, grid, strip, difference, noise, fluctuation, convergence) on the
+    --docs DIR    where the README screenshots go (default: docs/): screenshot-main.png (Map tab with a
+                  computed map), screenshot-grid.png (σ/n grid), screenshot-faithfulness.png (deletion/insertion
+                  curves with the scrubber at 20 %), screenshot-sanity.png (cascading randomisation),
+                  screenshot-difference.png (class difference on resources/samples/pair_00_4_5.png, 4 vs 5)
+    --all DIR     also save every tab (map, grid, strip, difference, noise, fluctuation, convergence,
+                  faithfulness, sanity checks; plus the pixel probe dock after a click) on the
                   first MNIST sample as DIR/<tab>.png, the grid with "Shared colour scale" off
                   (DIR/grid-per-cell.png), and the Map and Class difference tabs on the two-digit sample
     --size WxH    window size (default 1600x1000)
@@ -22,7 +24,7 @@ Options::
 
 The app runs with its default parameters (the settings live in a temporary folder, never the user's), the
 embedded MNIST model and the shipped samples. Each screenshot waits for the tab's computation to finish. A PNG
-larger than 400 KB is re-saved with a 256-colour palette.
+larger than MAX_BYTES is re-saved with a 256-colour palette.
 """
 
 from __future__ import annotations
@@ -44,8 +46,8 @@ import torch  # noqa: E402,F401  (torch before PySide6)
 from PySide6.QtCore import QEventLoop, QSettings, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-MAX_BYTES = 400_000
-TABS = ("map", "grid", "strip", "difference", "noise", "fluctuation", "convergence")
+MAX_BYTES = 290_000
+TABS = ("map", "grid", "strip", "difference", "noise", "fluctuation", "convergence", "evaluate", "sanity")
 PAIR = ROOT / "resources" / "samples" / "pair_00_4_5.png"
 
 
@@ -151,6 +153,11 @@ def main(argv: list[str] | None = None) -> int:
             save(window, docs / "screenshot-main.png")
             show_tab(window, "grid")
             save(window, docs / "screenshot-grid.png")
+            show_tab(window, "evaluate")
+            window.faithfulness_panel.set_step(10)
+            save(window, docs / "screenshot-faithfulness.png")
+            show_tab(window, "sanity")
+            save(window, docs / "screenshot-sanity.png")
         if args.all_dir:
             out = Path(args.all_dir)
             for kind in TABS:
@@ -161,6 +168,16 @@ def main(argv: list[str] | None = None) -> int:
             window.scale_checks["grid"].setChecked(False)
             save(window, out / "grid-per-cell.png")
             window.scale_checks["grid"].setChecked(True)
+            # the pixel probe of the map's strongest pixel (the dock shows the histogram of its samples)
+            show_tab(window, "map")
+            values = window.panels.heatmap_view.image_item.image
+            import numpy as np
+
+            y, x = np.unravel_index(int(np.argmax(values)), values.shape)
+            if window.probe_pixel(int(x), int(y)) is not None:
+                wait_for(window.experiment_finished, lambda k, _o: k == "probe", 120)
+            save(window, out / "probe.png")
+            window.right_dock.raise_()
         if docs is not None or args.all_dir:
             difference_4_vs_5(window)
             if docs is not None:

@@ -400,7 +400,7 @@ def smooth_attribution(
 
     def compute(indices: list[int], rows: int, bf16: bool) -> torch.Tensor:
         context = MethodContext(steps=config.steps, baseline=baseline, quadrature=config.quadrature,
-                                max_rows=rows, guided_ok=guided_ok)
+                                max_rows=rows, guided_ok=guided_ok, cancel=cancel)
         with torch.enable_grad():
             if sigma > 0:
                 batch = noise.take(indices).mul_(sigma).add_(x)

@@ -129,26 +129,60 @@ def create_application(argv: list[str]) -> QApplication:
 
 
 class _MessageSink(QObject):
-    """GUI-thread receiver of the relay (a @Slot, so the call runs in the GUI thread)."""
+    """GUI-thread receiver of the relay (a @Slot, so the call runs in the GUI thread).
+
+    The message goes to the window's message line and to one non-blocking warning box (``open()``, not
+    ``exec()``: no nested event loop inside a slot, and a burst of errors updates the one box instead of
+    stacking dialogs)."""
 
     def __init__(self, window) -> None:
         super().__init__(window)
         self._window = window
-        self._dialog_open = False
+        self.box: QMessageBox | None = None
 
     @Slot(str)
     def show(self, text: str) -> None:
         self._window.show_error(text)
-        if not self._dialog_open:
-            self._dialog_open = True
-            try:
-                QMessageBox.warning(self._window, "SmoothGrad Desktop", text)
-            finally:
-                self._dialog_open = False
+        if self.box is None:
+            self.box = QMessageBox(QMessageBox.Icon.Warning, "SmoothGrad Desktop", text,
+                                   QMessageBox.StandardButton.Ok, self._window)
+            self.box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        else:
+            self.box.setText(text)
+        if not self.box.isVisible():
+            self.box.open()
 
 
-def run_gui(argv: list[str]) -> int:
-    """Open the main window; returns the process exit code."""
+SHUTDOWN_WAIT_MS = 1000
+"""On close, how long run_gui lets the worker finish its current batch before the process exits without it."""
+
+
+def _exit_now(code: int) -> None:
+    """End the process at once: flush the log and the streams, then ``os._exit`` (no interpreter finalisation)."""
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(int(code))
+
+
+def run_gui(argv: list[str], *, exit_process: bool | None = None) -> int:
+    """Open the main window; returns the process exit code.
+
+    Closing the window cancels the running job and waits at most SHUTDOWN_WAIT_MS for the worker thread. When
+    ``exit_process`` is true (the default when run_gui creates the QApplication, i.e. it owns the process) the
+    process then ends with ``os._exit`` once settings and log are flushed: torch's and Qt's interpreter
+    finalisation alone takes 0.5-1.5 s and does nothing the user needs, and a worker still inside a long batch
+    can neither be killed nor destroyed while running ("QThread: Destroyed while thread is still running" aborts
+    the process). When run_gui does not own the process (an embedding QApplication, the tests) it returns the
+    code, unless the worker could not be stopped: then it must exit hard as well.
+    """
+    owns_app = QApplication.instance() is None
+    if exit_process is None:
+        exit_process = owns_app
     app = create_application(list(argv))
     setup_logging()
     log.info("SmoothGrad Desktop %s starting (torch %s, Qt platform %s)", __version__, torch.__version__,
@@ -169,16 +203,15 @@ def run_gui(argv: list[str]) -> int:
     tick.start(250)
     tick.timeout.connect(lambda: None)
 
+    window.close_wait_ms = SHUTDOWN_WAIT_MS  # closeEvent waits this long; then the process exits without it
     window.show()
     code = app.exec()
     tick.stop()
-    stopped = window.shutdown()
-    log.info("SmoothGrad Desktop exiting (code %s)", code)
-    if not stopped:
-        # A batch is still running in the worker thread and Python threads cannot be killed: exit without
-        # destroying the QThread (that would abort with "QThread: Destroyed while thread is still running").
-        logging.shutdown()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(int(code))
+    stopped = window.shutdown(SHUTDOWN_WAIT_MS)
+    log.info("SmoothGrad Desktop exiting (code %s)%s", code,
+             "" if stopped else "; the worker is still inside a batch, exiting without waiting for it")
+    if not stopped or exit_process:
+        # Not stopped: Python threads cannot be killed; exit without destroying the running QThread (that would
+        # abort with "QThread: Destroyed while thread is still running"). Owning the process: skip finalisation.
+        _exit_now(int(code))
     return int(code)

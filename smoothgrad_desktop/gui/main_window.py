@@ -50,6 +50,7 @@ from .panels.noise_training import NoiseTrainingPanel
 from .panels.strip import StripPanel
 from .params import COMPUTE_FIELDS, MODEL_FIELDS, Params
 from .settings import AppSettings
+from .trust_window import TrustMixin
 from .widgets.parameters import ParameterEditor
 from .worker import ImageRef, Job, WorkerController
 
@@ -57,12 +58,13 @@ log = logging.getLogger(__name__)
 
 APP_TITLE = "SmoothGrad Desktop"
 RESTART_DELAY_MS = 300
-EXPERIMENTS = ("grid", "strip", "difference", "noise", "fluctuation")
+EXPERIMENTS = ("grid", "strip", "difference", "noise", "fluctuation", "evaluate", "sanity")
 TAB_TITLES = {
     "map": "Map", "grid": "σ/n grid", "strip": "Methods", "difference": "Class difference",
     "noise": "Noise training", "fluctuation": "Fluctuation", "convergence": "Convergence",
+    "evaluate": "Faithfulness", "sanity": "Sanity checks",
 }
-TAB_ORDER = ("map", "grid", "strip", "difference", "noise", "fluctuation", "convergence")
+TAB_ORDER = ("map", "grid", "strip", "difference", "noise", "fluctuation", "convergence", "evaluate", "sanity")
 TAB_TIPS = {
     "map": "The image, the SmoothGrad map with its colour bar, and the map over the image.",
     "grid": "The paper's Figs 3-4: rows are noise levels, columns the number of samples n. "
@@ -74,6 +76,10 @@ TAB_TIPS = {
              "plain gradient and by SmoothGrad (paper, section 5).",
     "fluctuation": "How sharply the raw gradient jumps along a line x + tε (paper, Fig 2).",
     "convergence": "How much the running mean still changes as samples are added (live during a run).",
+    "evaluate": "Deletion and insertion curves (Petsiuk et al. 2018): the class probability as pixels are removed or "
+                "revealed in the order of the map, against a random order and optionally a second method.",
+    "sanity": "Sanity checks (Adebayo et al. 2018): how much the map changes when the network's layers are "
+              "randomised from the top down, and when another class is explained.",
 }
 SCALE_TABS = ("grid", "strip", "difference", "noise")
 SHARED_SCALE_TIP = (
@@ -143,10 +149,12 @@ class ExperimentTab(QWidget):
         self.compute_requested.emit(self.kind)
 
 
-class MainWindow(QMainWindow):
+class MainWindow(TrustMixin, QMainWindow):
     """See the module docstring. ``autostart``: load the model, the samples and compute at once."""
 
     run_finished = Signal(object)  # ExplainOutcome, after it is shown (tests wait on this)
+    close_wait_ms = 10_000
+    """How long closing waits for the worker's current batch (run_gui lowers it: it can end the process)."""
     experiment_finished = Signal(str, object)  # kind, outcome
     job_failed = Signal(str, str)  # kind, message
     model_ready = Signal(object)  # ModelInfo
@@ -179,6 +187,7 @@ class MainWindow(QMainWindow):
         self._pending_keys: dict[int, tuple] = {}  # job id -> the experiment key it was computed for
         self._job_params: dict[int, Params] = {}  # job id -> the parameters it was submitted with
         self._difference_image: str | None = None
+        self._init_trust()
 
         self._build_models()
         self._build_central()
@@ -274,10 +283,11 @@ class MainWindow(QMainWindow):
             "fluctuation": ExperimentTab("fluctuation", self.fluctuation_panel,
                                          "One random direction ε at the current noise level; 200 points."),
         }
+        self.exp_tabs.update(self._trust_tabs(ExperimentTab))
         self._tab_index: dict[str, int] = {}
         for kind in TAB_ORDER:
             if kind == "map":
-                widget = self.panels
+                widget = self._build_map_tab()
             elif kind == "convergence":
                 widget = self.convergence_panel
             else:
@@ -397,6 +407,7 @@ class MainWindow(QMainWindow):
         self.right_dock.setWidget(right)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.right_dock)
         self.resizeDocks([self.left_dock, self.right_dock], [320, 400], Qt.Orientation.Horizontal)
+        self._build_probe_dock()
 
     @staticmethod
     def _titled(title: str, widget: QWidget) -> QWidget:
@@ -448,6 +459,8 @@ class MainWindow(QMainWindow):
                                               "Export the run and every computed figure to a folder with an "
                                               "index.html", f)
         f.addSeparator()
+        self._add_session_actions(f)
+        f.addSeparator()
         self._action("&Quit", self.close, [QKeySequence.StandardKey.Quit, "Ctrl+Q"], "Quit", f)
 
         r = mb.addMenu("&Run")
@@ -467,6 +480,7 @@ class MainWindow(QMainWindow):
                          TAB_TIPS[kind], v)
         v.addSeparator()
         self._action("Reset &zoom", self.reset_zoom, ["Ctrl+0"], "Show the whole image again", v)
+        self._add_trust_view_actions(v)
         self._action("Reset to &defaults", self.reset_to_defaults, [], "Reset every parameter and the window layout "
                      "to the defaults", v)
 
@@ -547,18 +561,23 @@ class MainWindow(QMainWindow):
                 tab.status.setText(f"Bad grid values: {exc}")
                 return None
             options = {"levels": tuple(levels), "ns": tuple(ns)}
+            self._apply_clip_mode()
             self.grid_panel.set_grid(levels, ns, None, self.params.view, percentile=self.params.percentile,
-                                     cmap=self.params.cmap, shared=self.params.shared_scale)
+                                     cmap=self.params.cmap, shared=self.params.shared_scale, span=self._locked_span)
         elif kind == "difference":
             c1, c2 = self.difference_panel.classes() if self._difference_classes_valid() else (None, None)
             options = {"c1": c1, "c2": c2}
         elif kind == "strip":
+            self._apply_clip_mode()
             self.strip_panel.set_entries([(label, None, None) for label, _m, _a in ex.STRIP], self.params.view,
                                          percentile=self.params.percentile, cmap=self.params.cmap,
-                                         shared=self.params.shared_scale)
+                                         shared=self.params.shared_scale, span=self._locked_span)
         elif kind == "fluctuation":
             options = {"points": 200}
-        job = Job(kind, image=ref, config=self.params.config(), target=self.params.target, options=options)
+        elif kind in ("evaluate", "sanity"):
+            options = self._trust_options(kind)
+        job = Job(kind, image=ref, config=self.params.config(), target=self.params.target,
+                  options=self._job_options(kind, options))
         tab.status.setText("Computing…")
         self._outcome_keys.pop(kind, None)
         return self._submit(job, experiment_key=self._experiment_key(kind, options))
@@ -572,7 +591,7 @@ class MainWindow(QMainWindow):
 
     def _experiment_key(self, kind: str, options: dict | None = None) -> tuple:
         entry = self.current_entry()
-        extra = tuple(sorted((options or {}).items())) if kind in ("grid", "difference") else ()
+        extra = tuple(sorted((options or {}).items())) if kind in ("grid", "difference", "evaluate", "sanity") else ()
         return (kind, entry.key if entry else None, self._loaded_key, self.params.compute_key(), extra)
 
     def _current_options_key(self, kind: str) -> tuple:
@@ -586,6 +605,8 @@ class MainWindow(QMainWindow):
         if kind == "difference":
             c1, c2 = self.difference_panel.classes() if self._difference_classes_valid() else (None, None)
             return self._experiment_key(kind, {"c1": c1, "c2": c2})
+        if kind in ("evaluate", "sanity"):
+            return self._experiment_key(kind, self._trust_options(kind))
         return self._experiment_key(kind)
 
     def is_stale(self, kind: str) -> bool:
@@ -704,6 +725,9 @@ class MainWindow(QMainWindow):
         if kind == "explain":
             self._map_done(outcome, params)
             return
+        if kind == "probe":
+            self._probe_done(job_id, outcome)
+            return
         self.outcomes[kind] = outcome
         if key is not None:
             if kind == "difference":  # the classes actually used (the default is the top two)
@@ -730,6 +754,8 @@ class MainWindow(QMainWindow):
             self.model_label.setText(f"model: {self.model_info.name if self.model_info else 'none'}")
         else:
             self.show_error(message)
+            if kind == "explain":
+                self._no_map("Heatmap (no map: the run failed)")
             if kind in self.exp_tabs:
                 self.exp_tabs[kind].status.setText(f"Failed: {message}")
             entry = self.current_entry()
@@ -746,6 +772,15 @@ class MainWindow(QMainWindow):
         self._idle_if_done(job_id, text="cancelled")
         if kind == "load":
             self._loading_key = None
+        if kind == "explain":
+            # the running mean of a cancelled run is not a result: show the last final map of this image again,
+            # or no map when the last final map belongs to another image
+            # (a superseded run may have left its running mean up, so this does not depend on _live_partial)
+            if self.current is None or self.state is None or self.current.state.key != self.state.key:
+                self._no_map("Heatmap (cancelled)")
+            else:
+                self._live_partial = False
+                self._render_map(self.current.explanation.result.attribution, final=True)
         if kind in self.exp_tabs:
             self.exp_tabs[kind].status.setText("Cancelled. Press Compute to try again.")
 
@@ -775,6 +810,19 @@ class MainWindow(QMainWindow):
         if kind in EXPERIMENTS and self.is_stale(kind):
             self.compute_experiment(kind)
 
+    def _no_map(self, title: str) -> None:
+        """A map run failed or was cancelled: show no map rather than one that is not this run's (and no image
+        when the one shown is not the selected one)."""
+        self._live_partial = False
+        self.current = None
+        entry = self.current_entry()
+        if self.state is None or entry is None or self.state.key != entry.key:
+            self.panels.clear()
+        else:
+            self.panels.heatmap_view.clear()
+            self.panels.overlay_view.clear()
+        self.panels.heatmap_view.set_title(title)
+
     def _map_done(self, outcome, params: Params) -> None:
         self.current = outcome
         self.state = outcome.state
@@ -792,22 +840,16 @@ class MainWindow(QMainWindow):
         self.message_label.setText("")
         self.statusBar().showMessage(
             f"{expl.image.name}: {expl.target_label} explained with {r.config.method}/{r.config.aggregation}, "
-            f"n={r.n}, σ={r.sigma:.3g} in {expl.seconds:.2f} s", 8000)
+            f"n={r.n}, σ={r.sigma:.3g} in {expl.seconds:.2f} s"
+            + (f" (input: {'; '.join(expl.image.notes)})" if expl.image.notes else ""), 8000)
         self.run_finished.emit(outcome)
 
     def _render_map(self, attr: np.ndarray, *, final: bool) -> None:
         state = self.state
         if state is None:
             return
-        p = self.params
-        values = display.reduce_map(attr, p.view, state, p.multiply_by_input)
-        self.panels.set_heatmap(values, p.view, percentile=p.percentile, cmap=p.cmap, rect=display.map_rect(state))
-        big = state.display.shape[0] * state.display.shape[1] > 4_000_000
-        if final or not big:
-            self.panels.set_overlay(display.overlay(state, values, p.view, percentile=p.percentile, cmap=p.cmap,
-                                                    alpha=p.opacity))
-        title = "Heatmap" if final else "Heatmap (running mean…)"
-        self.panels.heatmap_view.set_title(title)
+        # map | standard error | SNR, clip mode, locked scale and the levels histogram: trust_window.py
+        self._render_heatmap(attr, final=final)
 
     def _rerender(self) -> None:
         """Display parameters changed: redraw everything from the stored raw results (no recompute)."""
@@ -823,6 +865,8 @@ class MainWindow(QMainWindow):
             return
         p = self.params
         st = outcome.state
+        span = self._locked_span  # None unless the colour scale is locked
+        self._apply_clip_mode()
 
         def red(a: np.ndarray, view: str | None = None) -> np.ndarray:
             return display.reduce_map(a, view or p.view, st, p.multiply_by_input)
@@ -830,25 +874,31 @@ class MainWindow(QMainWindow):
         if kind == "grid":
             r = outcome.result
             self.grid_panel.set_grid(r.levels, r.ns, [[red(m) for m in row] for row in r.maps], p.view,
-                                     sigmas=r.sigmas, percentile=p.percentile, cmap=p.cmap, shared=p.shared_scale)
+                                     sigmas=r.sigmas, percentile=p.percentile, cmap=p.cmap, shared=p.shared_scale,
+                                     span=span)
         elif kind == "strip":
             self.strip_panel.set_entries(
                 [(label, None if res is None else red(res.attribution), err) for label, res, err in outcome.entries],
-                p.view, percentile=p.percentile, cmap=p.cmap, shared=p.shared_scale)
+                p.view, percentile=p.percentile, cmap=p.cmap, shared=p.shared_scale, span=span)
         elif kind == "difference":
             diff = red(outcome.diff, "signed")
             self.difference_panel.set_maps(diff, red(outcome.r1.attribution, "signed"),
                                            red(outcome.r2.attribution, "signed"), percentile=p.percentile,
-                                           cmap=p.cmap_signed, shared=p.shared_scale)
+                                           cmap=p.cmap_signed, shared=p.shared_scale, span=span)
         elif kind == "noise":
             maps = {key: red(res.attribution) for key, res in outcome.results.items()}
-            self.noise_panel.set_maps(maps, p.view, percentile=p.percentile, cmap=p.cmap, shared=p.shared_scale)
+            self.noise_panel.set_maps(maps, p.view, percentile=p.percentile, cmap=p.cmap, shared=p.shared_scale,
+                                      span=span)
         elif kind == "fluctuation":
             r = outcome.result
             self.fluctuation_panel.set_data(r.t, r.max_partial, r.score, partial_at_pixel=r.partial_at_pixel,
                                             sigma=r.sigma)
+        elif kind in ("evaluate", "sanity"):
+            self._render_trust(kind, outcome)
 
     def _experiment_summary(self, kind: str, outcome) -> str:
+        if kind in ("evaluate", "sanity"):
+            return self._trust_summary(kind, outcome)
         st = outcome.state
         label = st.labels[outcome.target] if kind != "difference" and outcome.target < len(st.labels) else ""
         if kind == "grid":
@@ -881,6 +931,7 @@ class MainWindow(QMainWindow):
             if new.opacity != old.opacity:
                 self.panels.set_opacity(new.opacity)
             self._sync_scale_checks()
+            self._on_display_changed(old, new)
             self._rerender()
         if groups & {"model", "compute"}:
             self.classes.set_target(new.target if new.target is not None else None)
@@ -1208,7 +1259,8 @@ class MainWindow(QMainWindow):
             return self.convergence_panel.grab_image() if self.convergence_panel.points() else None
         if kind in self.outcomes:
             return {"grid": self.grid_panel, "strip": self.strip_panel, "difference": self.difference_panel,
-                    "noise": self.noise_panel, "fluctuation": self.fluctuation_panel}[kind].grab_image()
+                    "noise": self.noise_panel, "fluctuation": self.fluctuation_panel,
+                    "evaluate": self.faithfulness_panel, "sanity": self.sanity_panel}[kind].grab_image()
         return None
 
     def export_to(self, path: str | os.PathLike[str], kind: str | None = None) -> list[Path]:
@@ -1240,7 +1292,8 @@ class MainWindow(QMainWindow):
     def _export_suggestion(self, kind: str) -> str:
         base = gx.default_stem(self.current) if self.current is not None else "smoothgrad"
         suffix = {"map": "", "grid": "-grid", "strip": "-methods", "difference": "-difference",
-                  "noise": "-noise-training", "fluctuation": "-fluctuation", "convergence": "-convergence"}[kind]
+                  "noise": "-noise-training", "fluctuation": "-fluctuation", "convergence": "-convergence",
+                  "evaluate": "-faithfulness", "sanity": "-sanity"}[kind]
         return str(Path(self.settings.last_export_folder()) / f"{base}{suffix}.png")
 
     @Slot()
@@ -1307,7 +1360,7 @@ class MainWindow(QMainWindow):
             self.settings.sync()
         except Exception:  # noqa: BLE001 - never block closing on settings
             log.exception("could not save the settings")
-        if not self.shutdown():
+        if not self.shutdown(self.close_wait_ms):
             # never let a running QThread be destroyed; the application exits hard instead (application.py)
             _keep_alive.extend([self.controller.worker_thread, self.controller.worker])
             log.warning("closing with the worker still busy; the process will exit without waiting further")

@@ -4,8 +4,8 @@ Parameters fall into three groups, and a change in each group costs something di
 
 * **model** (``model``, ``weights``, ``device``): reload the model, then recompute;
 * **compute** (method, aggregation, noise level, n, IG steps, seed, target, batch size): recompute;
-* **display** (view, percentile, multiply-by-input, colour maps, opacity, shared colour scale): re-render only,
-  never recompute.
+* **display** (view, percentile, clip mode, multiply-by-input, colour maps, opacity, shared colour scale, what
+  the Map tab shows): re-render only, never recompute.
 """
 
 from __future__ import annotations
@@ -16,11 +16,14 @@ from typing import Any
 
 from ..core.methods import METHODS
 from ..core.smoothing import AGGREGATIONS, DEFAULT_NOISE_LEVEL, DEFAULT_SAMPLES, DEFAULT_STEPS, SmoothingConfig
-from ..core.visualize import DEFAULT_DIVERGING, DEFAULT_SEQUENTIAL, VIEWS, colormap_names
+from ..core.visualize import CLIP_MODES, DEFAULT_DIVERGING, DEFAULT_SEQUENTIAL, VIEWS, colormap_names
 
 MODEL_FIELDS = ("model", "weights", "device")
 COMPUTE_FIELDS = ("method", "aggregation", "noise_level", "n_samples", "steps", "seed", "target", "batch_size")
-DISPLAY_FIELDS = ("view", "percentile", "multiply_by_input", "cmap_absolute", "cmap_signed", "opacity", "shared_scale")
+DISPLAY_FIELDS = ("view", "percentile", "multiply_by_input", "cmap_absolute", "cmap_signed", "opacity", "shared_scale",
+                  "clip_mode", "show")
+SHOW_CHOICES = ("map", "standard-error", "snr")
+"""What the Map tab's heatmap shows: the map, the standard error of the SmoothGrad mean, or |mean| / SE."""
 
 MAX_SAMPLES = 100_000
 MAX_STEPS = 10_000
@@ -54,6 +57,12 @@ class Params:
     shared_scale: bool = True
     """Comparison figures (σ/n grid, methods, class difference, noise training): one colour scale for every cell
     (True) or each cell capped at its own percentile, as in the paper's figures (False)."""
+    clip_mode: str = "percentile"
+    """How the colour scale's span is found (core ``CLIP_MODES``): ``percentile`` (PAIR-style, the default),
+    ``cumulative`` (Captum-style: the value below which ``percentile`` % of the total |mass| lies) or
+    ``two-tailed`` (signed: each sign's own percentile; the larger one is the span)."""
+    show: str = "map"
+    """The Map tab's heatmap: ``map``, ``standard-error`` (of the SmoothGrad mean, same pass) or ``snr``."""
 
     # ------------------------------------------------------------------ derived
     @property
@@ -155,6 +164,10 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
         return value if value in AGGREGATIONS else None
     if name == "view":
         return value if value in VIEWS else None
+    if name == "clip_mode":
+        return value if value in CLIP_MODES else None
+    if name == "show":
+        return value if value in SHOW_CHOICES else None
     if name == "cmap_absolute" or name == "cmap_signed":
         return value if isinstance(value, str) and value in colormap_names() else None
     if name == "noise_level":

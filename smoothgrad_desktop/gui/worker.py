@@ -57,7 +57,7 @@ TARGET_BATCH_SECONDS = 0.2
 MIN_BATCHES = 8
 """Automatic batch size: at least this many batches per run (see Worker._config)."""
 
-KINDS = ("load", "explain", "grid", "strip", "difference", "noise", "fluctuation")
+KINDS = ("load", "explain", "grid", "strip", "difference", "noise", "fluctuation", "evaluate", "sanity", "probe")
 
 _ids = itertools.count(1)
 
@@ -100,6 +100,8 @@ class ModelInfo:
     guided_ok: bool
     notes: tuple[str, ...]
     seconds: float
+    weights_arg: str | None = None  # what the model was loaded with (for session files)
+    weights_sha256: str | None = None
 
 
 @dataclass
@@ -333,7 +335,8 @@ class Worker(QObject):
             self._noise_model = None
         return ModelInfo(spec=model.spec, name=model.name, kind=model.kind, labels=tuple(model.labels),
                          device=str(model.device), device_text=describe_device(model.device),
-                         guided_ok=model.guided_ok, notes=tuple(model.notes), seconds=time.perf_counter() - t0)
+                         guided_ok=model.guided_ok, notes=tuple(model.notes), seconds=time.perf_counter() - t0,
+                         weights_arg=model.weights_arg, weights_sha256=model.weights_sha256)
 
     def _job_explain(self, job: Job) -> ExplainOutcome:
         model, prepared, state = self._prepare(job)
@@ -443,6 +446,22 @@ class Worker(QObject):
         if self._noise_model is None or self._noise_model.spec != spec or self._noise_model.device != like.device:
             self._noise_model = load_model(spec, None, like.device)
         return self._noise_model
+
+    # trust tools (gui/trust_jobs.py): deletion/insertion curves, sanity checks, pixel probe
+    def _job_evaluate(self, job: Job):
+        from . import trust_jobs
+
+        return trust_jobs.evaluate(self, job)
+
+    def _job_sanity(self, job: Job):
+        from . import trust_jobs
+
+        return trust_jobs.sanity(self, job)
+
+    def _job_probe(self, job: Job):
+        from . import trust_jobs
+
+        return trust_jobs.probe(self, job)
 
     def _job_fluctuation(self, job: Job) -> FluctuationOutcome:
         model, prepared, state = self._prepare(job)

@@ -38,6 +38,9 @@ class MethodContext:
     """Most model inputs one forward/backward pass may hold (methods with inner loops chunk by it)."""
     guided_ok: bool = True
     """False for compiled graphs (TorchScript) whose ReLUs Python cannot reach."""
+    cancel: Callable[[], bool] | None = None
+    """Checked by methods with inner loops (integrated gradients) between their chunks; True raises
+    :class:`~smoothgrad_desktop.core.errors.Cancelled`, so a long batch still stops within one chunk."""
 
 
 class BaseMethod(Protocol):

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..errors import AttributionError
+from ..errors import AttributionError, Cancelled
 from .base import Forward, MethodContext, input_gradient
 
 QUADRATURES = ("gauss-legendre", "riemann-right", "riemann-middle", "trapezoid")
@@ -64,6 +64,8 @@ def integrated_gradients(forward: Forward, x: torch.Tensor, target: int, *, cont
     rows = batch * m
     chunk = max(1, int(context.max_rows))
     for start in range(0, rows, chunk):
+        if start and context.cancel is not None and context.cancel():
+            raise Cancelled()
         idx = torch.arange(start, min(rows, start + chunk), device=device)
         sample, step = idx // m, idx % m
         a = alphas[step].view(-1, 1, 1, 1)

@@ -10,6 +10,8 @@ Importing this package configures pyqtgraph once (PySide6 binding, ``imageAxisOr
 * ``strip``: ``StripPanel`` (the method strip, shared or per-cell scale, wrapped labels, per-method error text);
 * ``difference``: ``DifferencePanel`` (M_c1 − M_c2, signed, with class pickers; small views under D for wide maps);
 * ``noise_training``: ``NoiseTrainingPanel`` (clean / noise-trained × gradient / SmoothGrad, shared or per cell);
+* ``trust``: ``FaithfulnessPanel`` (deletion/insertion curves, scrubber), ``SanityPanel`` (cascading randomisation),
+  ``ProbePanel`` (one pixel's per-sample histogram);
 * ``curves``: ``FluctuationPanel`` (Fig 2, legend outside the plot) and ``ConvergencePanel`` (relative change vs
   n, log y labelled at 1-2-5).
 """

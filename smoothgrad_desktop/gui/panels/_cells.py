@@ -133,6 +133,7 @@ class CellGrid(QtWidgets.QWidget):
         self._span_arg: float | None = None
         self._percentile = 99.0
         self._span: float | None = None
+        self._mode = "percentile"  # core CLIP_MODES: how spans are found (set_clip_mode)
 
         self._readout = QtWidgets.QLabel("")
         self._readout.setObjectName("readout")
@@ -275,6 +276,18 @@ class CellGrid(QtWidgets.QWidget):
         """True: one colour scale for every cell; False: each cell capped at its own percentile."""
         return self._shared
 
+    @property
+    def clip_mode(self) -> str:
+        return self._mode
+
+    def set_clip_mode(self, mode: str) -> None:
+        """How spans are found (core ``CLIP_MODES``: percentile, cumulative, two-tailed); re-levels what is shown."""
+        if mode not in vz.CLIP_MODES:
+            raise ValueError(f"unknown clip mode {mode!r}; expected one of {vz.CLIP_MODES}")
+        if mode != self._mode:
+            self._mode = mode
+            self._rescale()
+
     def set_shared_scale(self, shared: bool) -> None:
         """Switch between one shared scale and a per-cell scale, re-levelling what is shown (no new data)."""
         if bool(shared) != self._shared:
@@ -303,11 +316,13 @@ class CellGrid(QtWidgets.QWidget):
                     if cell.values is None:
                         cell.span = None
                         continue
-                    cell.span = _pg.effective_span(vz.compute_span(cell.values, self._view, self._percentile))
+                    cell.span = _pg.effective_span(vz.compute_span(cell.values, self._view, self._percentile,
+                                                                   mode=self._mode))
                     _pg.set_levels(cell.image_item, self._view, cell.span, cm)
             levels = _pg.levels_for(self._view, 1.0)
         else:
-            span = _pg.effective_span(_pg.resolve_span(maps, self._view, self._span_arg, self._percentile))
+            span = _pg.effective_span(_pg.resolve_span(maps, self._view, self._span_arg, self._percentile,
+                                                       self._mode))
             self._span = span
             levels = _pg.levels_for(self._view, span)
             for row in self._cells:

@@ -111,8 +111,10 @@ def levels_for(view: str, span: float | None) -> tuple[float, float]:
     return (-s, s) if view == "signed" else (0.0, s)
 
 
-def resolve_span(maps: list[np.ndarray], view: str, span: float | None, percentile: float) -> float:
-    """``span`` if given (a locked scale), else core ``shared_span`` of ``maps`` at ``percentile``."""
+def resolve_span(maps: list[np.ndarray], view: str, span: float | None, percentile: float,
+                 mode: str = "percentile") -> float:
+    """``span`` if given (a locked scale), else core ``shared_span`` of ``maps`` at ``percentile`` in clip ``mode``
+    (core ``CLIP_MODES``)."""
     if view not in vz.VIEWS:
         raise ValueError(f"unknown view {view!r}; expected one of {vz.VIEWS}")
     if span is not None:
@@ -120,8 +122,8 @@ def resolve_span(maps: list[np.ndarray], view: str, span: float | None, percenti
     if not maps:
         return 0.0
     if len(maps) == 1:
-        return vz.compute_span(maps[0], view, percentile)
-    return vz.shared_span(maps, view, percentile)
+        return vz.compute_span(maps[0], view, percentile, mode=mode)
+    return vz.shared_span(maps, view, percentile, mode=mode)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -130,6 +130,9 @@ class DifferencePanel(QtWidgets.QWidget):
         self._map_size: tuple[int, int] | None = None  # (W, H) of the maps
         self._shared = True
         self._maps: tuple | None = None  # (m1, m2, view, cmap, percentile) of the last set_maps
+        self._mode = "percentile"  # core CLIP_MODES (set_clip_mode)
+        self._locked: float | None = None  # the span of the last set_maps (a locked scale) or None
+        self._diff: tuple | None = None  # (D, percentile, diverging cmap) of the last set_maps
         self._update_titles()
 
     # -- layout ------------------------------------------------------------------------------------------------
@@ -265,7 +268,9 @@ class DifferencePanel(QtWidgets.QWidget):
             raise ValueError(f"diff, m1, m2 must have one shape, got {d.shape}, {a.shape}, {b.shape}")
         div = diverging_for(cmap)
         self._arrange(d.shape[1] >= WIDE * d.shape[0])
-        self._diff_view.set_map(d, "signed", span=span, percentile=percentile, cmap=div)
+        self._diff_view.set_map(d, "signed", span=span, percentile=percentile, cmap=div, mode=self._mode)
+        self._diff = (d, float(percentile), div)
+        self._locked = None if span is None else float(span)
         mcmap = div if maps_view == "signed" else _sequential_for(cmap)
         self._shared = bool(shared)
         self._maps = (a, b, maps_view, mcmap, float(percentile))
@@ -278,13 +283,31 @@ class DifferencePanel(QtWidgets.QWidget):
         if self._maps is None:
             return
         a, b, view, mcmap, percentile = self._maps
-        if self._shared:
-            ms = _pg.effective_span(_pg.resolve_span([a, b], view, None, percentile))
+        if self._shared or self._locked is not None:  # a locked scale applies to both maps, as to D
+            ms = _pg.effective_span(_pg.resolve_span([a, b], view, self._locked, percentile, self._mode))
             self._map1_view.set_map(a, view, span=ms, cmap=mcmap)
             self._map2_view.set_map(b, view, span=ms, cmap=mcmap)
         else:
-            self._map1_view.set_map(a, view, percentile=percentile, cmap=mcmap)
-            self._map2_view.set_map(b, view, percentile=percentile, cmap=mcmap)
+            self._map1_view.set_map(a, view, percentile=percentile, cmap=mcmap, mode=self._mode)
+            self._map2_view.set_map(b, view, percentile=percentile, cmap=mcmap, mode=self._mode)
+
+    @property
+    def clip_mode(self) -> str:
+        return self._mode
+
+    def set_clip_mode(self, mode: str) -> None:
+        """How spans are found (core ``CLIP_MODES``); re-levels D and the two maps."""
+        from ...core.visualize import CLIP_MODES
+
+        if mode not in CLIP_MODES:
+            raise ValueError(f"unknown clip mode {mode!r}; expected one of {CLIP_MODES}")
+        if mode == self._mode:
+            return
+        self._mode = mode
+        if self._diff is not None:
+            d, percentile, div = self._diff
+            self._diff_view.set_map(d, "signed", span=self._locked, percentile=percentile, cmap=div, mode=mode)
+        self._level_maps()
 
     @property
     def shared_scale(self) -> bool:
@@ -311,6 +334,7 @@ class DifferencePanel(QtWidgets.QWidget):
         self._image_cell.setVisible(False)
         self._map_size = None
         self._maps = None
+        self._diff = None
 
     def _forward_hover(self, view: MapView, text: str) -> None:
         title = view.title()

@@ -176,10 +176,11 @@ class MapView(QtWidgets.QWidget):
         percentile: float = 99.0,
         cmap: str | None = None,
         rect: Rect | None = None,
+        mode: str = "percentile",
     ) -> None:
         data = _pg.as_map(values)
         cm = _pg.resolve_cmap(cmap, view)
-        used = _pg.effective_span(_pg.resolve_span([data], view, span, percentile))
+        used = _pg.effective_span(_pg.resolve_span([data], view, span, percentile, mode))
         levels = _pg.apply_map(self._img, data, view, used, cm)
         self._span = used
         self._view = view
@@ -445,10 +446,11 @@ class ImagePanels(QtWidgets.QWidget):
         percentile: float = 99.0,
         cmap: str | None = None,
         rect: Rect | None = None,
+        mode: str = "percentile",
     ) -> None:
         self._heatmap_rect = None if rect is None else tuple(float(v) for v in rect)  # type: ignore[assignment]
         self._heatmap_view.set_map(
-            values, view, span=span, percentile=percentile, cmap=cmap, rect=rect or self._implicit_rect()
+            values, view, span=span, percentile=percentile, cmap=cmap, rect=rect or self._implicit_rect(), mode=mode
         )
 
     def set_overlay(self, rgb_blended: np.ndarray) -> None:

@@ -65,6 +65,11 @@ TIPS = {
             "Signed: whether a pixel raises (positive) or lowers (negative) the class score.",
     "percentile": "Values above this percentile are shown at full colour, so a few extreme pixels do not wash "
                   "out the rest of the map. 99 is the usual choice; 100 shows the true maximum.",
+    "clip_mode": "How the top of the colour scale (the span) is chosen. Percentile (PAIR-style, the default): the "
+                 "value at the percentile above. Cumulative mass (Captum-style): the smallest value below which that "
+                 "percentage of the total |attribution| lies. Two-tailed: in the signed view, positive and negative "
+                 "values each get their own percentile and the larger one sets the scale (the same as percentile "
+                 "for the absolute view).",
     "mbi": "Multiply the map by the input pixel values before display. Black pixels then can never show up, "
            "whatever the model does there.",
     "cmap_absolute": "Colours for the absolute view (a sequential scale from 'not important' to 'important'). "
@@ -215,6 +220,11 @@ class ParameterEditor(QWidget):
         self.percentile_spin.setKeyboardTracking(False)
         form.addRow(self._label("&Cap at percentile", self.percentile_spin, TIPS["percentile"]), self.percentile_spin)
 
+        self.clip_combo = _combo([("percentile", "Percentile (PAIR)"), ("cumulative", "Cumulative mass (Captum)"),
+                                  ("two-tailed", "Two-tailed")], TIPS["clip_mode"])
+        self.clip_combo.setObjectName("clip_mode")
+        form.addRow(self._label("Clip &mode", self.clip_combo, TIPS["clip_mode"]), self.clip_combo)
+
         self.mbi_check = QCheckBox("Multiply by input")
         self.mbi_check.setToolTip(TIPS["mbi"])
         form.addRow("", self.mbi_check)
@@ -268,7 +278,7 @@ class ParameterEditor(QWidget):
         self.file_edit.editingFinished.connect(self._emit)
         self.weights_button.clicked.connect(self._browse_weights)
         self.file_button.clicked.connect(self._browse_model_file)
-        for box in (self.method_combo, self.aggregation_combo, self.target_combo, self.view_combo,
+        for box in (self.method_combo, self.aggregation_combo, self.target_combo, self.view_combo, self.clip_combo,
                     self.cmap_abs_combo, self.cmap_signed_combo, self.device_combo):
             box.currentIndexChanged.connect(self._emit)
         for spin in (self.noise_spin, self.n_spin, self.steps_spin, self.seed_spin, self.percentile_spin,
@@ -346,6 +356,7 @@ class ParameterEditor(QWidget):
             self._fill_targets(params.target)
             _select(self.view_combo, params.view)
             self.percentile_spin.setValue(params.percentile)
+            _select(self.clip_combo, params.clip_mode)
             self.mbi_check.setChecked(params.multiply_by_input)
             _select(self.cmap_abs_combo, params.cmap_absolute)
             _select(self.cmap_signed_combo, params.cmap_signed)
@@ -375,7 +386,8 @@ class ParameterEditor(QWidget):
             steps=self.steps_spin.value(), seed=self.seed_spin.value(),
             target=None if target is None or target < 0 else int(target),
             batch_size=self.batch_spin.value(), view=self.view_combo.currentData(),
-            percentile=self.percentile_spin.value(), multiply_by_input=self.mbi_check.isChecked(),
+            percentile=self.percentile_spin.value(), clip_mode=self.clip_combo.currentData() or "percentile",
+            multiply_by_input=self.mbi_check.isChecked(),
             cmap_absolute=self.cmap_abs_combo.currentData(), cmap_signed=self.cmap_signed_combo.currentData(),
             opacity=self.opacity_slider.value() / 100.0,
         )
