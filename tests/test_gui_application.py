@@ -9,8 +9,6 @@ import threading
 
 import pytest
 
-pytest.importorskip("pytestqt")
-pytest.importorskip("PySide6")
 
 from smoothgrad_desktop.gui import application  # noqa: E402
 from smoothgrad_desktop.core.resources import sample_images  # noqa: E402
@@ -70,7 +68,6 @@ def test_uncaught_exceptions_are_logged_and_shown_as_one_line(qtbot, tmp_path, h
     assert "Traceback" in text and "thread went bad" in text and "boom" in text
 
 
-@pytest.mark.skipif(not sample_images(), reason="no shipped sample images")
 def test_run_gui_opens_the_window_computes_and_quits_cleanly(qtbot, monkeypatch, hooks):
     from smoothgrad_desktop.gui import main_window
 
