@@ -208,6 +208,10 @@ def run_gui(argv: list[str], *, exit_process: bool | None = None) -> int:
     code = app.exec()
     tick.stop()
     stopped = window.shutdown(SHUTDOWN_WAIT_MS)
+    try:
+        window.settings.sync()  # also when the loop ended without a close event (closeEvent syncs too)
+    except Exception:  # noqa: BLE001 - never block exiting on settings
+        log.exception("could not save the settings")
     log.info("SmoothGrad Desktop exiting (code %s)%s", code,
              "" if stopped else "; the worker is still inside a batch, exiting without waiting for it")
     if not stopped or exit_process:

@@ -16,6 +16,7 @@ import io
 import logging
 import math
 import os
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -433,7 +434,12 @@ class MainWindow(TrustMixin, QMainWindow):
     def _action(self, text: str, slot, shortcuts=(), tip: str = "", menu=None) -> QAction:
         action = QAction(text, self)
         if shortcuts:
-            action.setShortcuts([QKeySequence(s) for s in shortcuts])
+            seqs: list[QKeySequence] = []
+            for s in shortcuts:  # StandardKey.Quit is Ctrl+Q on Linux: a second Ctrl+Q would make it ambiguous
+                seq = QKeySequence(s)
+                if not seq.isEmpty() and seq not in seqs:
+                    seqs.append(seq)
+            action.setShortcuts(seqs)
         if tip:
             action.setToolTip(tip)
             action.setStatusTip(tip)
@@ -1342,13 +1348,17 @@ class MainWindow(TrustMixin, QMainWindow):
         return self._worker_stopped
 
     def shutdown(self, timeout_ms: int = 10_000) -> bool:
-        """Cancel, stop and wait for the worker and thumbnail threads; True when everything has stopped."""
+        """Cancel, stop and wait for the worker and thumbnail threads (``timeout_ms`` in all); True when everything
+        has stopped."""
         if self._worker_stopped:
             return True
         self._closing = True
         self._restart.stop()
+        self.images.shutdown(0)  # no new thumbnails; the one being decoded finishes while the worker stops
+        start = time.monotonic()
         ok = self.controller.shutdown(timeout_ms)
-        ok = self.images.shutdown(min(timeout_ms, 5000)) and ok
+        left = max(0, timeout_ms - int(1000 * (time.monotonic() - start)))
+        ok = self.images.shutdown(min(left, 5000)) and ok
         self._worker_stopped = ok
         return ok
 

@@ -58,16 +58,22 @@ def rgb_to_qimage(rgb: np.ndarray) -> QImage:
 
 
 def thumbnail_rgb(image: InputImage, size: int = THUMB_SIZE) -> np.ndarray:
-    if image.image is not None:
-        im = image.image.convert("RGB")
-        im.thumbnail((size, size))
-        return np.asarray(im)
-    rgb = image.display_rgb()
+    """The image shrunk into ``size`` x ``size`` (aspect kept), centred on a transparent square: an
+    extreme aspect (10000 x 10) would otherwise give a 64 x 1 picture that the list view scales to nothing."""
     from PIL import Image
 
-    im = Image.fromarray(rgb)
+    im = image.image.convert("RGB") if image.image is not None else Image.fromarray(image.display_rgb())
     im.thumbnail((size, size))
-    return np.asarray(im)
+    rgb = np.asarray(im)
+    h, w = rgb.shape[:2]
+    if h == w:
+        return rgb
+    side = max(h, w)
+    square = np.zeros((side, side, 4), np.uint8)
+    top, left = (side - h) // 2, (side - w) // 2
+    square[top:top + h, left:left + w, :3] = rgb
+    square[top:top + h, left:left + w, 3] = 255
+    return square
 
 
 class _ThumbSignals(QObject):
@@ -261,8 +267,11 @@ class ImageListModel(QAbstractListModel):
 
     def shutdown(self, timeout_ms: int = 5000) -> bool:
         self._closed = True
-        self._pool.clear()
-        return bool(self._pool.waitForDone(timeout_ms))
+        try:
+            self._pool.clear()
+            return bool(self._pool.waitForDone(timeout_ms))
+        except RuntimeError:  # the C++ pool is already deleted (its destructor waited for its threads)
+            return True
 
     @staticmethod
     def thumb_size() -> QSize:
