@@ -346,3 +346,28 @@ def test_file_menu_has_session_actions(make_window):
     assert window.open_session_action.shortcut().toString() == "Ctrl+Alt+O"
     titles = [window.tabs.tabText(i) for i in range(window.tabs.count())]
     assert "Faithfulness" in titles and "Sanity checks" in titles
+
+
+def test_session_naming_a_torchscript_model_asks_first_and_refuses_a_changed_file(make_window, qtbot, tmp_path,
+                                                                                monkeypatch):
+    import torch
+
+    from smoothgrad_desktop.core.models import load_model
+    from smoothgrad_desktop.core.session import session_for
+    from smoothgrad_desktop.core.smoothing import SmoothingConfig
+
+    scripted = tmp_path / "net.pt"
+    torch.jit.trace(load_model("default", device="cpu").module.cpu(), torch.rand(1, 1, 28, 28)).save(str(scripted))
+    (tmp_path / "net.pt.json").write_text('{"channels": 1, "resize_height": 28}')
+    session = session_for(load_model(str(scripted), device="cpu"), [SAMPLES[0]], SmoothingConfig(n_samples=4),
+                          device="cpu")
+    path = session.save(tmp_path / "code.sgsession")
+    window = make_window(FAST)
+    asked = []
+    monkeypatch.setattr(type(window), "confirm_code_model", lambda self, p: asked.append(p) or False)
+    assert not window.open_session_from(path)
+    assert asked == [scripted] and window.params.model == "default"  # declined: nothing changed
+    scripted.write_bytes(scripted.read_bytes() + b"\0")  # the code changed since the session was saved
+    asked.clear()
+    assert not window.open_session_from(path)
+    assert asked == [] and "changed" in window.message_label.toolTip()

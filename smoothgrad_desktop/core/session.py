@@ -95,9 +95,31 @@ class Session:
             raise SessionError(f"{path.name}: cannot read session ({exc})") from exc
         return cls.from_dict(data, path.name)
 
+    def code_model(self) -> Path | None:
+        """The TorchScript / torch.export file the session loads, if any: such a file is code, so the app asks
+        before loading it from a session, and refuses it when its hash changed."""
+        from .models import EMBEDDED_SPECS
+        from .models.scripted import is_model_file
+        from .models.torchvision_models import is_architecture
+
+        spec = self.model_spec
+        if spec in EMBEDDED_SPECS or is_architecture(spec):
+            return None
+        return Path(spec) if (is_model_file(spec) or Path(spec).exists()) else None
+
+    def code_model_changed(self) -> bool:
+        path = self.code_model()
+        return bool(path is not None and self.weights_sha256 and path.is_file()
+                    and sha256_file(path) != self.weights_sha256)
+
     def check_files(self) -> list[str]:
         """One line per file that is missing or changed since the session was saved (empty when all match)."""
         problems = []
+        code = self.code_model()
+        if code is not None and not code.is_file():
+            problems.append(f"{code.name}: model file missing ({code})")
+        elif self.code_model_changed():
+            problems.append(f"{code.name}: model file changed since the session was saved: not loaded")
         for p, digest in zip(self.images, self.image_sha256):
             path = Path(p)
             if not path.is_file():

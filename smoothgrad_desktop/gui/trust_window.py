@@ -23,7 +23,7 @@ from pathlib import Path
 from PySide6.QtCore import QSignalBlocker, Qt, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QComboBox, QDockWidget, QFileDialog, QLabel, QSpinBox, QToolButton, QVBoxLayout, QWidget,
+    QComboBox, QDockWidget, QFileDialog, QLabel, QMessageBox, QSpinBox, QToolButton, QVBoxLayout, QWidget,
 )
 
 from ..core import visualize as vz
@@ -419,6 +419,14 @@ class TrustMixin:
             self.show_error(str(exc))
             return False
         problems = list(session.check_files())
+        code = session.code_model()
+        if code is not None and code.is_file() and Path(code).resolve() != Path(str(self.params.model)).resolve():
+            if session.code_model_changed():
+                self.show_error(f"{Path(path).name}: not opened: {problems[0] if problems else 'model file changed'}")
+                return False
+            if not self.confirm_code_model(code):
+                self.statusBar().showMessage(f"Session {Path(path).name} not opened", 8000)
+                return False
         new = session_io.params_from_session(session, self.params)
         known = {"auto", "cpu", *available_devices()}
         if new.device not in known and new.device.split(":")[0] not in known:
@@ -473,6 +481,15 @@ class TrustMixin:
         self.statusBar().showMessage(f"Opened session {Path(path).name}: {len(existing)} image(s), "
                                      f"{new.short_text()}", 8000)
         return True
+
+    def confirm_code_model(self, path: Path) -> bool:
+        """A session naming a TorchScript / torch.export file would run that file's code: ask first."""
+        answer = QMessageBox.question(
+            self, "Load model code?",
+            f"This session loads the model file\n{path}\n\nTorchScript and torch.export files are programs. "
+            f"Load it only if you trust where it came from.", QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
 
     @Slot()
     def save_session_dialog(self, *_args) -> None:
