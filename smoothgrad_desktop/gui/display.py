@@ -8,6 +8,7 @@ torch tensor, and they also serve the running mean while a run is still going.
 from __future__ import annotations
 
 import numpy as np
+from PIL import Image
 
 from ..core import visualize as vz
 from ..core.views import place_on_original
@@ -28,13 +29,45 @@ def map_rect(state) -> tuple[float, float, float, float]:
     return (float(left), float(top), float(right - left), float(bottom - top))
 
 
-def overlay(state, values: np.ndarray, view: str, *, percentile: float, cmap: str | None, alpha: float,
-            span: float | None = None) -> np.ndarray:
-    """The capped, coloured map blended over the image at its native resolution (as ``core.views.overlay_rgb``)."""
-    capped = vz.cap(values, view, percentile)[0] if span is None else vz.cap_with_span(values, view, span)
+SCREEN_MAX_SIDE = 1024
+"""The on-screen overlay is blended at most this many pixels on its long side and stretched over the image:
+blending a 1920x1080 photo at full size took 160-480 ms of GUI-thread time per partial map on a 2-core CPU.
+Exports blend at native resolution (``core.views.overlay_rgb``)."""
+
+def screen_image(state, max_side: int = SCREEN_MAX_SIDE) -> np.ndarray:
+    """``state.display`` scaled down to ``max_side`` on its long side (cached per image state)."""
     image = state.display
-    if state.raw:
-        return vz.overlay(image, capped, view, cmap, alpha)
     h, w = image.shape[:2]
-    placed = place_on_original(capped, state.box, (w, h))
+    if max(h, w) <= max_side:
+        return image
+    cached = getattr(state, "_screen_image", None)  # kept on the state: it lives exactly as long as the image
+    if cached is None or cached[0] != max_side:
+        scale = max_side / max(h, w)
+        small = np.asarray(Image.fromarray(image).resize((max(1, round(w * scale)), max(1, round(h * scale))),
+                                                         Image.BILINEAR))
+        cached = (max_side, small)
+        object.__setattr__(state, "_screen_image", cached)
+    return cached[1]
+
+
+def overlay(state, values: np.ndarray, view: str, *, percentile: float, cmap: str | None, alpha: float,
+            span: float | None = None, max_side: int | None = SCREEN_MAX_SIDE) -> np.ndarray:
+    """The capped, coloured map blended over the image (as ``core.views.overlay_rgb``), at native resolution when
+    ``max_side`` is None, else on a copy at most ``max_side`` pixels long (show it stretched to
+    :func:`image_rect`)."""
+    capped = vz.cap(values, view, percentile)[0] if span is None else vz.cap_with_span(values, view, span)
+    if state.raw:
+        return vz.overlay(state.display, capped, view, cmap, alpha)
+    image = state.display if max_side is None else screen_image(state, max_side)
+    h, w = image.shape[:2]
+    full_h, full_w = state.display.shape[:2]
+    sx, sy = w / full_w, h / full_h
+    left, top, right, bottom = state.box
+    placed = place_on_original(capped, (left * sx, top * sy, right * sx, bottom * sy), (w, h))
     return vz.overlay(image, placed, view, cmap, alpha)
+
+
+def image_rect(state) -> tuple[float, float, float, float]:
+    """The whole displayed image in image pixels, ``(0, 0, W, H)``."""
+    h, w = state.display.shape[:2]
+    return (0.0, 0.0, float(w), float(h))

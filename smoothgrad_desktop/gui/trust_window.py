@@ -197,10 +197,8 @@ class TrustMixin:
             how = _clip_text(p.percentile, p.clip_mode) + " (the lock applies to the map)"
         rect = display.map_rect(state)
         self.panels.set_heatmap(shown, view, span=span, cmap=cmap, rect=rect)
-        big = state.display.shape[0] * state.display.shape[1] > 4_000_000
-        if final or not big:
-            self.panels.set_overlay(display.overlay(state, shown, view, percentile=p.percentile, cmap=cmap,
-                                                    alpha=p.opacity, span=span))
+        self.panels.set_overlay(display.overlay(state, shown, view, percentile=p.percentile, cmap=cmap,
+                                                alpha=p.opacity, span=span), rect=display.image_rect(state))
         self.panels.heatmap_view.set_title(title)
         self._shown = (shown, view, cmap, rect)
         self.levels.set_values(shown, view, span, text=f"span {_pg.format_value(_pg.effective_span(span))} · {how}")
@@ -267,7 +265,7 @@ class TrustMixin:
             shown, view, cmap, rect = self._shown
             p = self.params
             self.panels.set_overlay(display.overlay(self.state, shown, view, percentile=p.percentile, cmap=cmap,
-                                                    alpha=p.opacity, span=span))
+                                                    alpha=p.opacity, span=span), rect=display.image_rect(self.state))
 
     def _apply_clip_mode(self) -> None:
         for panel in (self.grid_panel, self.strip_panel, self.difference_panel, self.noise_panel):

@@ -453,8 +453,9 @@ class ImagePanels(QtWidgets.QWidget):
             values, view, span=span, percentile=percentile, cmap=cmap, rect=rect or self._implicit_rect(), mode=mode
         )
 
-    def set_overlay(self, rgb_blended: np.ndarray) -> None:
-        self._overlay_view.set_rgb(rgb_blended)
+    def set_overlay(self, rgb_blended: np.ndarray, *, rect: Rect | None = None) -> None:
+        """The blended overlay; ``rect`` stretches a reduced-size overlay over the image's own coordinates."""
+        self._overlay_view.set_rgb(rgb_blended, rect=rect)
 
     def clear(self) -> None:
         for v in (self._image_view, self._heatmap_view, self._overlay_view):
