@@ -462,17 +462,22 @@ def smooth_attribution(
         if progress is not None:
             progress(Progress(start, n, time.perf_counter() - t0, moments, convergence))
 
-    def host(t: torch.Tensor) -> np.ndarray:
-        return t.detach().to("cpu", torch.float32).numpy()
-
-    mean = host(moments.mean)
+    # One device-to-host copy for everything (each copy is a synchronisation): the three moments, the prefix
+    # means and the convergence values, which stayed on the device during the run.
+    snapshot_keys = sorted(kept)
+    parts = [moments.mean, moments.mean_sq, moments.variance, *(kept[k] for k in snapshot_keys)]
+    stacked = torch.stack([p.detach().to(torch.float32) for p in parts])
+    changes = torch.stack([v.detach().to(torch.float64) for _, v in convergence]) if convergence else None
+    host = stacked.cpu().numpy()
+    changes_host = changes.cpu().numpy() if changes is not None else np.zeros(0)
+    mean = host[0]
     if not np.all(np.isfinite(mean)):
         raise AttributionError("the attribution is not finite (NaN/Inf): the model's scores or gradients are not finite")
     return SmoothingResult(
         config=config,
         mean=mean,
-        mean_sq=host(moments.mean_sq),
-        variance=host(moments.variance),
+        mean_sq=host[1],
+        variance=host[2],
         n=n,
         sigma=sigma,
         noise_level=level,
@@ -480,8 +485,8 @@ def smooth_attribution(
         batch_size=rows,
         seconds=time.perf_counter() - t0,
         device=str(device),
-        snapshots={k: host(v) for k, v in sorted(kept.items())},
-        convergence=[(k, float(v)) for k, v in convergence],
+        snapshots={k: host[3 + i] for i, k in enumerate(snapshot_keys)},
+        convergence=[(k, float(v)) for (k, _), v in zip(convergence, changes_host)],
         precision="bf16" if use_bf16 else "fp32",
         fidelity=fidelity_record,
     )
