@@ -16,7 +16,7 @@ from smoothgrad_desktop.cli import main
 from smoothgrad_desktop.core import images as core_images
 from smoothgrad_desktop.core.resources import sample_images
 
-pytestmark = pytest.mark.skipif(not sample_images(), reason="no shipped sample images")
+assert sample_images(), "the shipped sample images are missing: the installation is broken"
 
 
 def _png(img: Image.Image) -> bytes:

@@ -33,29 +33,7 @@ from smoothgrad_desktop.gui.worker import live_threads  # noqa: E402
 
 pytestmark = [pytest.mark.gui, pytest.mark.timeout(120)]
 
-SAMPLES = sample_images()
-assert SAMPLES, "the shipped sample images are missing: the installation is broken"
-
-
-def needs_samples(test):  # the samples ship with the package; a missing one fails above instead of skipping
-    return test
-FAST = Params(n_samples=8, seed=3)
-
-
-@pytest.fixture
-def make_window(qtbot):
-    """A main window on the default model and the shipped samples; waits for its first map unless told not to."""
-
-    def make(params: Params = FAST, *, wait: bool = True, **kwargs) -> MainWindow:
-        window = MainWindow(params=params, **kwargs)
-        qtbot.addWidget(window)
-        window.show()
-        if wait:
-            with qtbot.waitSignal(window.run_finished, timeout=30_000):
-                pass
-        return window
-
-    return make
+from tests.gui_support import FAST, SAMPLES, make_window  # noqa: E402,F401 - make_window is a fixture
 
 
 def heatmap_values(window: MainWindow) -> np.ndarray | None:
@@ -65,7 +43,6 @@ def heatmap_values(window: MainWindow) -> np.ndarray | None:
 # ------------------------------------------------------------------------------------------------ start
 
 
-@needs_samples
 def test_window_opens_with_default_model_and_sample_and_shows_a_map(make_window):
     window = make_window()
     assert window.windowTitle() == "SmoothGrad Desktop"
@@ -95,7 +72,6 @@ def test_default_parameters_are_the_papers():
 # ------------------------------------------------------------------------------------------------ worker
 
 
-@needs_samples
 def test_a_run_completes_through_the_worker_and_shows_its_map(make_window, qtbot):
     window = make_window()
     worker = window.controller.worker
@@ -112,7 +88,6 @@ def test_a_run_completes_through_the_worker_and_shows_its_map(make_window, qtbot
     assert worker.thread() is window.controller.worker_thread
 
 
-@needs_samples
 def test_cancel_stops_a_run_within_a_batch(make_window, qtbot):
     window = make_window()
     worker = window.controller.worker
@@ -133,7 +108,6 @@ def test_cancel_stops_a_run_within_a_batch(make_window, qtbot):
     assert window.current is not None and window.current.explanation.result.n == FAST.n_samples  # old map kept
 
 
-@needs_samples
 def test_a_parameter_change_during_a_run_cancels_and_restarts_it(make_window, qtbot):
     window = make_window()
     worker = window.controller.worker
@@ -155,7 +129,6 @@ def test_a_parameter_change_during_a_run_cancels_and_restarts_it(make_window, qt
     assert len(later) == 1
 
 
-@needs_samples
 def test_display_changes_rerender_without_recomputing(make_window, qtbot):
     window = make_window()
     before = window.current
@@ -176,7 +149,6 @@ RESTART_WAIT_MS = 500
 # ------------------------------------------------------------------------------------------------ grid
 
 
-@needs_samples
 def test_grid_cell_for_n_equals_a_direct_n_sample_run_with_the_same_seed(make_window, qtbot):
     window = make_window()
     window.grid_levels_edit.setText("0, 15")
@@ -206,7 +178,6 @@ def test_grid_cell_for_n_equals_a_direct_n_sample_run_with_the_same_seed(make_wi
     assert window.is_stale("grid") and window.outcomes["grid"] is blocker.args[1]
 
 
-@needs_samples
 @pytest.mark.parametrize("kind", ["strip", "difference", "noise", "fluctuation"])
 def test_other_figures_compute_on_demand(make_window, qtbot, kind):
     window = make_window()
@@ -228,7 +199,6 @@ def test_other_figures_compute_on_demand(make_window, qtbot, kind):
         assert window.fluctuation_panel.max_curve.getData()[0] is not None
 
 
-@needs_samples
 def test_class_difference_works_on_a_two_digit_sample(make_window, qtbot):
     pairs = [p for p in SAMPLES if p.name.startswith("pair")]
     assert pairs, "no two-digit sample shipped"
@@ -254,7 +224,6 @@ def test_class_difference_works_on_a_two_digit_sample(make_window, qtbot):
 # ------------------------------------------------------------------------------------------------ classes
 
 
-@needs_samples
 def test_clicking_a_class_row_sets_the_target_and_recomputes(make_window, qtbot):
     window = make_window()
     row = 2
@@ -270,7 +239,6 @@ def test_clicking_a_class_row_sets_the_target_and_recomputes(make_window, qtbot)
     assert window.classes.target() == wanted
 
 
-@needs_samples
 def test_run_history_reselects_a_previous_run(make_window, qtbot):
     window = make_window()
     first = window.current
@@ -291,7 +259,6 @@ def test_run_history_reselects_a_previous_run(make_window, qtbot):
 # ------------------------------------------------------------------------------------------------ images
 
 
-@needs_samples
 def test_open_folder_next_previous_and_bad_image(make_window, qtbot, tmp_path):
     window = make_window()
     folder = tmp_path / "imgs"
@@ -315,7 +282,6 @@ def test_open_folder_next_previous_and_bad_image(make_window, qtbot, tmp_path):
     assert again.args[0].explanation.image.name == "a.png"
 
 
-@needs_samples
 def test_paste_image_from_the_clipboard(make_window, qtbot):
     window = make_window()
     image = QImage(40, 40, QImage.Format.Format_RGB32)
@@ -343,7 +309,6 @@ def _cli_json(tmp_path: Path, sample: Path) -> dict:
     return json.loads((out / f"{sample.stem}.json").read_text())
 
 
-@needs_samples
 def test_export_writes_png_at_native_resolution_npy_and_cli_provenance(make_window, qtbot, tmp_path):
     big = tmp_path / "big.png"
     rng = np.random.default_rng(1)
@@ -383,7 +348,6 @@ def test_export_writes_png_at_native_resolution_npy_and_cli_provenance(make_wind
     assert sorted(os.listdir(out)) == names
 
 
-@needs_samples
 def test_export_failure_is_reported_and_leaves_nothing(make_window, qtbot, tmp_path, monkeypatch):
     window = make_window()
     out = tmp_path / "out"
@@ -414,7 +378,6 @@ def test_export_failure_is_reported_and_leaves_nothing(make_window, qtbot, tmp_p
     assert os.listdir(out) == []  # the folder export created is gone again
 
 
-@needs_samples
 def test_export_all_writes_a_folder_with_index_html(make_window, qtbot, tmp_path):
     window = make_window()
     window.grid_levels_edit.setText("0, 20")
@@ -436,7 +399,6 @@ def test_export_all_writes_a_folder_with_index_html(make_window, qtbot, tmp_path
     assert sorted(os.listdir(folder)) == sorted(names)
 
 
-@needs_samples
 def test_shared_colour_scale_box_on_every_comparison_tab(make_window, qtbot):
     window = make_window()
     checks = window.scale_checks
@@ -500,7 +462,6 @@ def test_settings_round_trip_in_a_temporary_location(qtbot, tmp_path, _gui_isola
     assert AppSettings().params() == Params()
 
 
-@needs_samples
 def test_window_persists_parameters_and_geometry(make_window, qtbot, tmp_path, monkeypatch):
     window = make_window(Params(n_samples=8, seed=7), wait=True)
     window.resize(1111, 777)
@@ -527,7 +488,6 @@ def test_window_persists_parameters_and_geometry(make_window, qtbot, tmp_path, m
 # ------------------------------------------------------------------------------------------------ closing
 
 
-@needs_samples
 def test_closing_mid_run_cancels_and_stops_the_thread(make_window, qtbot):
     window = make_window()
     with qtbot.waitSignal(window.controller.worker.progress, timeout=30_000):
@@ -547,7 +507,6 @@ def test_qsettings_default_format_is_ini(_gui_isolation):
 # ------------------------------------------------------------------------------------------------ errors
 
 
-@needs_samples
 def test_a_bad_model_is_a_one_line_message_and_the_app_stays_usable(make_window, qtbot, tmp_path):
     window = make_window()
     bad = tmp_path / "model.pt"
@@ -563,7 +522,6 @@ def test_a_bad_model_is_a_one_line_message_and_the_app_stays_usable(make_window,
     assert again.args[0].explanation.result.config.seed == 12
 
 
-@needs_samples
 def test_dropping_files_and_folders_adds_them(make_window, qtbot, tmp_path):
     from PySide6.QtCore import QMimeData, QPointF, QUrl
     from PySide6.QtGui import QDropEvent

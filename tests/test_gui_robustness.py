@@ -28,8 +28,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytest.importorskip("pytestqt")
-pytest.importorskip("PySide6")
 
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
@@ -53,7 +51,7 @@ from smoothgrad_desktop.gui.worker import live_threads  # noqa: E402
 pytestmark = [pytest.mark.gui, pytest.mark.timeout(180)]
 
 SAMPLES = sample_images()
-needs_samples = pytest.mark.skipif(not SAMPLES, reason="no shipped sample images")
+assert SAMPLES, "the shipped sample images are missing: the installation is broken"
 FAST = Params(n_samples=8, seed=3)
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -239,7 +237,6 @@ def open_through_dialog(window: MainWindow, monkeypatch, path: Path) -> None:
 # ------------------------------------------------------------------------------------------------ image corpus
 
 
-@needs_samples
 def test_bad_image_corpus_gives_one_line_each_and_the_app_stays_usable(make_window, qtbot, tmp_path, monkeypatch,
                                                                       dialogs):
     window = make_window()
@@ -284,7 +281,6 @@ def test_bad_image_corpus_gives_one_line_each_and_the_app_stays_usable(make_wind
     assert window.panels.heatmap_view.title() == "Heatmap"
 
 
-@needs_samples
 def test_odd_but_good_images_load_and_show_correctly(make_window, qtbot, tmp_path, monkeypatch, qtlog):
     window = make_window()
     for path, expected, note in good_corpus(tmp_path / "good"):
@@ -357,7 +353,6 @@ def _still_usable(qtbot, window, seed: int) -> None:
     assert heatmap(window) is not None
 
 
-@needs_samples
 @pytest.mark.parametrize("container", ["torch-zip", "raw-pickle"])
 def test_a_pickle_that_would_run_code_is_refused_and_never_runs(make_window, qtbot, tmp_path, container):
     window = make_window()
@@ -380,7 +375,6 @@ def test_a_pickle_that_would_run_code_is_refused_and_never_runs(make_window, qtb
     assert not marker.exists()
 
 
-@needs_samples
 def test_state_dict_for_the_wrong_architecture_names_the_keys(make_window, qtbot, tmp_path):
     window = make_window()
     path = tmp_path / "other.pth"
@@ -393,7 +387,6 @@ def test_state_dict_for_the_wrong_architecture_names_the_keys(make_window, qtbot
     _still_usable(qtbot, window, seed=22)
 
 
-@needs_samples
 @pytest.mark.parametrize("module, fragment", [
     (_WrongShape(), "expected (N, K)"),
     (_NaNScores(), "NaN/Inf"),
@@ -454,7 +447,6 @@ def _direct_map(model, image, config: SmoothingConfig) -> np.ndarray:
     return vz.reduce_channels(explain(model, image, config).result.attribution, "absolute")
 
 
-@needs_samples
 def test_100_start_cancel_cycles_leave_no_thread_and_no_stale_map(make_window, qtbot):
     window = make_window()
     threads_before = threading.active_count()
@@ -651,7 +643,6 @@ def _run_and_close(tmp_path: Path, n: int, model: str, weights: str = "", method
     return proc.returncode, ended - float(stamp), done, err, log
 
 
-@needs_samples
 @pytest.mark.parametrize("model, weights, method", [
     ("default", "", "gradient"),
     ("default", "", "integrated-gradients"),
@@ -682,7 +673,6 @@ def _listing(folder: Path) -> list[str]:
     return sorted(os.listdir(folder))
 
 
-@needs_samples
 @pytest.mark.parametrize("fault", ["read-only-folder", "read-only-replace", "disk-full"])
 def test_export_faults_give_one_line_and_leave_nothing(make_window, qtbot, tmp_path, monkeypatch, dialogs, fault):
     import smoothgrad_desktop.core.export as core_export
@@ -747,7 +737,6 @@ def test_export_faults_give_one_line_and_leave_nothing(make_window, qtbot, tmp_p
     assert _listing(out) == ["run-overlay.png", "run.json", "run.npy", "run.png"]
 
 
-@needs_samples
 def test_export_name_collision_asks_and_never_overwrites_without_consent(make_window, qtbot, tmp_path, monkeypatch,
                                                                        dialogs):
     window = make_window()
@@ -779,7 +768,6 @@ def test_export_name_collision_asks_and_never_overwrites_without_consent(make_wi
 # ------------------------------------------------------------------------------------------------ errors never vanish
 
 
-@needs_samples
 def test_an_exception_inside_a_worker_job_reaches_the_ui(make_window, qtbot, monkeypatch):
     from smoothgrad_desktop.gui import worker as worker_module
 
@@ -820,7 +808,6 @@ def hooks(monkeypatch):
     application._relay = None
 
 
-@needs_samples
 def test_run_gui_installs_hooks_logs_and_shows_thread_and_slot_errors(qtbot, monkeypatch, hooks, tmp_path, dialogs):
     data = tmp_path / "appdata"
     real_setup = application.setup_logging

@@ -7,7 +7,7 @@ from collections import Counter
 from PySide6.QtGui import QAction
 
 from smoothgrad_desktop.gui.main_window import MainWindow
-from tests.test_gui_app import FAST
+from tests.gui_support import FAST
 
 
 def test_no_two_actions_share_a_key(qtbot):

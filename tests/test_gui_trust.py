@@ -25,27 +25,7 @@ from smoothgrad_desktop.gui.widgets.levels import LevelsWidget  # noqa: E402
 
 pytestmark = [pytest.mark.gui, pytest.mark.timeout(120)]
 
-SAMPLES = sample_images()
-assert SAMPLES, "the shipped sample images are missing: the installation is broken"
-
-
-def needs_samples(test):  # the samples ship with the package; a missing one fails above instead of skipping
-    return test
-FAST = Params(n_samples=8, seed=3)
-
-
-@pytest.fixture
-def make_window(qtbot):
-    def make(params: Params = FAST, *, wait: bool = True, **kwargs) -> MainWindow:
-        window = MainWindow(params=params, **kwargs)
-        qtbot.addWidget(window)
-        window.show()
-        if wait:
-            with qtbot.waitSignal(window.run_finished, timeout=30_000):
-                pass
-        return window
-
-    return make
+from tests.gui_support import FAST, SAMPLES, make_window  # noqa: E402,F401 - make_window is a fixture
 
 
 def wait_experiment(qtbot, window: MainWindow, kind: str, action):
@@ -67,7 +47,6 @@ def levels(item) -> tuple[float, float]:
 # ------------------------------------------------------------------------------------------------ faithfulness
 
 
-@needs_samples
 def test_faithfulness_tab_draws_map_random_and_second_method_and_the_scrubber_moves(make_window, qtbot):
     window = make_window()
     outcome = wait_experiment(qtbot, window, "evaluate", lambda: window.show_tab("evaluate"))
@@ -127,7 +106,6 @@ def test_input_rgb_unnormalises_a_normalised_pipeline():
 # ------------------------------------------------------------------------------------------------ sanity
 
 
-@needs_samples
 def test_sanity_tab_plots_each_layer_and_the_random_target_test(make_window, qtbot):
     window = make_window()
     outcome = wait_experiment(qtbot, window, "sanity", lambda: window.show_tab("sanity"))
@@ -151,7 +129,6 @@ def test_sanity_tab_plots_each_layer_and_the_random_target_test(make_window, qtb
 # ------------------------------------------------------------------------------------------------ probe
 
 
-@needs_samples
 def test_clicking_the_heatmap_probes_the_pixel_and_its_mean_is_the_map_value(make_window, qtbot):
     window = make_window(replace(FAST, view="signed"))
     values = heatmap(window)
@@ -181,7 +158,6 @@ def test_clicking_the_heatmap_probes_the_pixel_and_its_mean_is_the_map_value(mak
 # ------------------------------------------------------------------------------------------------ uncertainty
 
 
-@needs_samples
 def test_show_standard_error_and_snr_from_the_same_pass(make_window):
     window = make_window()
     r = window.current.explanation.result
@@ -203,7 +179,6 @@ def test_show_standard_error_and_snr_from_the_same_pass(make_window):
 # ------------------------------------------------------------------------------------------------ colour scale
 
 
-@needs_samples
 def test_lock_scale_gives_every_panel_the_same_levels(make_window, qtbot):
     window = make_window()
     wait_experiment(qtbot, window, "grid", lambda: (window.grid_levels_edit.setText("10, 20"),
@@ -237,7 +212,6 @@ def test_lock_scale_gives_every_panel_the_same_levels(make_window, qtbot):
     assert window.locked_span() is None and not window.lock_action.isChecked()
 
 
-@needs_samples
 def test_clip_modes_set_the_span_as_core_compute_span_says(make_window):
     window = make_window()
     values = heatmap(window).copy()
@@ -258,7 +232,6 @@ def test_clip_modes_set_the_span_as_core_compute_span_says(make_window):
     assert levels(window.panels.heatmap_view.image_item)[0] == pytest.approx(-window.panels.heatmap_view.span)
 
 
-@needs_samples
 def test_dragging_the_levels_sets_and_locks_the_heatmap_span(make_window, qtbot):
     window = make_window()
     hist = window.levels.histogram()
@@ -290,7 +263,6 @@ def test_signed_levels_stay_symmetric_when_one_edge_is_dragged(qtbot):
 # ------------------------------------------------------------------------------------------------ sessions
 
 
-@needs_samples
 def test_session_round_trip_reproduces_the_map_bit_for_bit(make_window, qtbot, tmp_path):
     window = make_window(replace(FAST, seed=5, n_samples=10), files=[str(SAMPLES[2])])
     first = window.current.explanation.result.attribution.copy()
@@ -315,7 +287,6 @@ def test_session_round_trip_reproduces_the_map_bit_for_bit(make_window, qtbot, t
     assert other.session_messages == []
 
 
-@needs_samples
 def test_session_reports_changed_and_missing_files_in_one_line_each(make_window, qtbot, tmp_path):
     a, b = tmp_path / "a.png", tmp_path / "b.png"
     for src, dst in ((SAMPLES[0], a), (SAMPLES[1], b)):
@@ -339,7 +310,6 @@ def test_session_reports_changed_and_missing_files_in_one_line_each(make_window,
     assert "bad.sgsession" in window.message_label.toolTip()
 
 
-@needs_samples
 def test_file_menu_has_session_actions(make_window):
     window = make_window(wait=False, autostart=False)
     assert window.save_session_action.shortcut().toString() == "Ctrl+S"

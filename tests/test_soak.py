@@ -16,8 +16,6 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-pytest.importorskip("pytestqt")
-pytest.importorskip("PySide6")
 
 from PySide6.QtCore import QObject, QSettings, QThread, Slot  # noqa: E402
 
@@ -32,8 +30,8 @@ RUNS = int(os.environ.get("SMOOTHGRAD_SOAK_RUNS", "1000"))
 WARM_UP = 50
 MAX_RSS_GROWTH_MB = 50.0
 
-pytestmark = [pytest.mark.slow, pytest.mark.gui, pytest.mark.timeout(1800),
-              pytest.mark.skipif(not sample_images(), reason="no shipped sample images")]
+pytestmark = [pytest.mark.slow, pytest.mark.gui, pytest.mark.timeout(1800)]
+assert sample_images(), "the shipped sample images are missing: the installation is broken"
 
 
 def rss_mb() -> float:
