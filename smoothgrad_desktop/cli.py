@@ -46,8 +46,7 @@ def _percentile(text: str) -> float:
 
 
 def _add_model_options(c: argparse.ArgumentParser) -> None:
-    from .core.methods import METHODS, QUADRATURES
-    from .core.smoothing import AGGREGATIONS, DEFAULT_NOISE_LEVEL, DEFAULT_SAMPLES, DEFAULT_STEPS
+    from .core import schema
 
     c.add_argument("--model", default="default", metavar="SPEC",
                    help="default (embedded MNIST CNN), mnist-noise, a torchvision architecture name, "
@@ -55,20 +54,9 @@ def _add_model_options(c: argparse.ArgumentParser) -> None:
     c.add_argument("--weights", metavar="PATH",
                    help="state_dict for a torchvision architecture, a weights enum name found in the local "
                         "torch hub cache (e.g. IMAGENET1K_V1), or 'random'")
-    c.add_argument("--method", default="gradient", choices=list(METHODS))
-    c.add_argument("--smooth", default="smoothgrad", choices=list(AGGREGATIONS), help="aggregation over noisy samples")
-    c.add_argument("--noise-level", type=_float01, default=DEFAULT_NOISE_LEVEL, metavar="F",
-                   help="sigma as a fraction of the input's range: sigma = F * (max(x) - min(x)) (default 0.15)")
-    c.add_argument("--samples", type=_positive, default=DEFAULT_SAMPLES, metavar="N", help="noisy samples n (default 50)")
-    c.add_argument("--steps", type=_positive, default=DEFAULT_STEPS, metavar="N",
-                   help="integrated-gradients steps m (default 50)")
-    c.add_argument("--quadrature", default="gauss-legendre", choices=list(QUADRATURES),
-                   help="integrated-gradients quadrature rule (default gauss-legendre)")
+    schema.add_arguments(c)
     c.add_argument("--target", default="predicted", metavar="T", help="'predicted', a class index or a class name")
-    c.add_argument("--seed", type=int, default=0, metavar="N", help="noise seed (default 0)")
     c.add_argument("--device", default="auto", metavar="D", help="auto (CUDA > MPS > CPU), cpu, cuda, cuda:N or mps")
-    c.add_argument("--batch-size", type=_positive, default=None, metavar="B",
-                   help="model inputs per forward/backward pass (default: automatic)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -129,11 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def config_from_args(args: argparse.Namespace):
+    from .core.schema import FIELDS
     from .core.smoothing import SmoothingConfig
 
-    return SmoothingConfig(method=args.method, aggregation=args.smooth, noise_level=args.noise_level,
-                           n_samples=args.samples, steps=args.steps, seed=args.seed, batch_size=args.batch_size,
-                           quadrature=args.quadrature)
+    return SmoothingConfig(**{f.name: getattr(args, f.name) for f in FIELDS})
 
 
 def _expand_inputs(inputs: Sequence[str]) -> list[Path]:

@@ -33,17 +33,11 @@ import torch
 from .errors import AttributionError, Cancelled
 from .methods import METHODS, Forward, MethodContext, evaluations_per_sample
 
-AGGREGATIONS = ("smoothgrad", "smoothgrad-sq", "vargrad", "none")
-AGGREGATION_LABELS = {
-    "smoothgrad": "SmoothGrad (mean)",
-    "smoothgrad-sq": "SmoothGrad² (mean of squares)",
-    "vargrad": "VarGrad (variance)",
-    "none": "None (single evaluation)",
-}
-DEFAULT_NOISE_LEVEL = 0.15
-DEFAULT_SAMPLES = 50
-DEFAULT_STEPS = 50
-PRECISIONS = ("fp32", "bf16")
+from .schema import (  # noqa: F401 - re-exported: the schema defines them, older imports read them here
+    AGGREGATION_LABELS, AGGREGATIONS, DEFAULT_NOISE_LEVEL, DEFAULT_SAMPLES, DEFAULT_STEPS, FIELDS, PRECISIONS,
+    check, check_total,
+)
+
 FIDELITY_RHO = 0.99
 FIDELITY_IOU = 0.9
 
@@ -64,20 +58,10 @@ class SmoothingConfig:
     (:func:`fidelity`: Spearman rho >= 0.99 and top-5 % IoU >= 0.9 against fp32 on the same noisy samples)."""
 
     def validate(self) -> None:
-        if self.method not in METHODS:
-            raise AttributionError(f"unknown method {self.method!r}; choose one of {', '.join(METHODS)}")
-        if self.aggregation not in AGGREGATIONS:
-            raise AttributionError(f"unknown aggregation {self.aggregation!r}; choose one of {', '.join(AGGREGATIONS)}")
-        if not (math.isfinite(self.noise_level) and self.noise_level >= 0):
-            raise AttributionError(f"noise level must be a finite number >= 0, got {self.noise_level}")
-        if self.n_samples < 1:
-            raise AttributionError(f"the number of samples must be at least 1, got {self.n_samples}")
-        if self.steps < 1:
-            raise AttributionError(f"integrated gradients needs at least 1 step, got {self.steps}")
-        if self.precision not in PRECISIONS:
-            raise AttributionError(f"unknown precision {self.precision!r}; choose one of {', '.join(PRECISIONS)}")
-        if self.batch_size is not None and self.batch_size < 1:
-            raise AttributionError(f"batch size must be at least 1, got {self.batch_size}")
+        """Every field within the bounds of :mod:`.schema`, and the run's total work within its cap."""
+        for f in FIELDS:
+            check(f.name, getattr(self, f.name))
+        check_total(self.method, self.n_samples, self.steps, self.aggregation)
 
     @property
     def effective_samples(self) -> int:

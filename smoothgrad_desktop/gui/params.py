@@ -14,6 +14,7 @@ import math
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+from ..core import schema
 from ..core.methods import METHODS
 from ..core.smoothing import AGGREGATIONS, DEFAULT_NOISE_LEVEL, DEFAULT_SAMPLES, DEFAULT_STEPS, SmoothingConfig
 from ..core.visualize import CLIP_MODES, DEFAULT_DIVERGING, DEFAULT_SEQUENTIAL, VIEWS, colormap_names
@@ -25,10 +26,7 @@ DISPLAY_FIELDS = ("view", "percentile", "multiply_by_input", "cmap_absolute", "c
 SHOW_CHOICES = ("map", "standard-error", "snr")
 """What the Map tab's heatmap shows: the map, the standard error of the SmoothGrad mean, or |mean| / SE."""
 
-MAX_SAMPLES = 100_000
-MAX_STEPS = 10_000
-MAX_SEED = 2**31 - 1
-MAX_BATCH = 4096
+from ..core.schema import MAX_BATCH, MAX_SAMPLES, MAX_SEED, MAX_STEPS  # noqa: E402,F401 - the one bounds table
 
 
 @dataclass(frozen=True)
@@ -170,19 +168,13 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
         return value if value in SHOW_CHOICES else None
     if name == "cmap_absolute" or name == "cmap_signed":
         return value if isinstance(value, str) and value in colormap_names() else None
-    if name == "noise_level":
-        return _as_float(value, 0.0, 10.0)
+    if name in ("noise_level", "n_samples", "steps", "seed"):
+        return schema.coerce(name, value)
     if name == "percentile":
         number = _as_float(value, 0.0, 100.0)
         return number if number is not None and number > 0 else None
     if name == "opacity":
         return _as_float(value, 0.0, 1.0)
-    if name == "n_samples":
-        return _as_int(value, 1, MAX_SAMPLES)
-    if name == "steps":
-        return _as_int(value, 1, MAX_STEPS)
-    if name == "seed":
-        return _as_int(value, 0, MAX_SEED)
     if name == "batch_size":
         return _as_int(value, 0, MAX_BATCH)
     if name in ("multiply_by_input", "shared_scale"):
