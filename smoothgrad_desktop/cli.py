@@ -49,11 +49,13 @@ def _add_model_options(c: argparse.ArgumentParser) -> None:
     from .core import schema
 
     c.add_argument("--model", default="default", metavar="SPEC",
-                   help="default (embedded MNIST CNN), mnist-noise, a torchvision architecture name, "
-                        "or a TorchScript/torch.export file")
+                   help="default (embedded MNIST CNN), mnist-noise, a torchvision architecture name, timm:NAME "
+                        "(e.g. timm:convnext_tiny), hf:ORG/NAME (in the local Hugging Face cache), a folder with a "
+                        "transformers or timm model, or a TorchScript/torch.export file; see the 'models' command")
     c.add_argument("--weights", metavar="PATH",
-                   help="state_dict for a torchvision architecture, a weights enum name found in the local "
-                        "torch hub cache (e.g. IMAGENET1K_V1), or 'random'")
+                   help="for a torchvision architecture or timm:NAME: a .safetensors file or state_dict, 'random', "
+                        "or (torchvision) a weights enum name found in the local torch hub cache (e.g. "
+                        "IMAGENET1K_V1); without it, the pretrained weights in the local cache")
     schema.add_arguments(c)
     c.add_argument("--target", default="predicted", metavar="T", help="'predicted', a class index or a class name")
     c.add_argument("--device", default="auto", metavar="D", help="auto (CUDA > MPS > CPU), cpu, cuda, cuda:N or mps")
@@ -146,13 +148,19 @@ def prepare_run(args: argparse.Namespace):
     from .core.errors import UserFacingError
     from .core.models import load_model
 
+    from .core.models.catalog import remember
+
     config = config_from_args(args)
     try:
         config.validate()
         model = load_model(args.model, args.weights, args.device)
+        refusal = model.guided_refusal() if config.method == "guided-backprop" else None
+        if refusal:
+            raise UserFacingError(refusal)
     except UserFacingError as exc:
         _err(str(exc))
         return EXIT_USAGE
+    remember(args.model, args.weights)
     out = Path(args.out)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -236,23 +244,33 @@ def cmd_compute(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from .core.models import EMBEDDED_SPECS
-    from .core.models.embedded import EMBEDDED, embedded_metrics
-    from .core.models.torchvision_models import architectures, cached_weights_path, hub_checkpoint_dir, resolve_weights_enum
+    from .core.models.catalog import catalog, where_looked
+    from .core.models.embedded import embedded_metrics
 
-    print("Embedded:")
-    for spec in EMBEDDED_SPECS:
-        metrics = embedded_metrics(spec)
-        acc = metrics.get("held_out_accuracy")
-        print(f"  {spec:14s} {EMBEDDED[spec][1]}" + (f", held-out accuracy {acc:.1%}" if acc else ""))
-    print(f"torchvision (weights looked for in {hub_checkpoint_dir()}):")
-    for arch in architectures():
-        weights = resolve_weights_enum(arch, None)
-        cached = weights is not None and cached_weights_path(weights).is_file()
-        if cached or args.all:
-            print(f"  {arch:22s} {'cached: ' + str(weights) if cached else 'needs --weights FILE'}")
-    print("Files: any TorchScript (.pt/.ts) or torch.export (.pt2) model path.")
+    entries = catalog(all_torchvision=args.all)
+    looked = where_looked()
+    sections = [("embedded", "Embedded:"),
+                ("torch hub cache", f"torchvision (weights in {looked['torch hub cache']}):"),
+                ("Hugging Face cache", f"timm and transformers (in {looked['Hugging Face cache']}):"),
+                ("recent", "Recently used:")]
+    for origin, heading in sections:
+        rows = [e for e in entries if e.origin == origin]
+        print(heading)
+        if not rows:
+            print("  (none)")
+        for e in rows:
+            line = f"  --model {e.spec}" + (f" --weights {e.weights}" if e.weights else "")
+            detail = e.title if e.origin != "embedded" else e.title + _accuracy(embedded_metrics(e.spec))
+            line = f"{line:58s} {detail}"
+            print(line + ("" if e.available else f"  [unavailable: {e.reason}]"))
+    print("Also: timm:NAME with --weights FILE.safetensors or --weights random, a transformers/timm model folder, "
+          "any TorchScript (.pt/.ts) or torch.export (.pt2) file.")
     return EXIT_OK
+
+
+def _accuracy(metrics: dict) -> str:
+    acc = metrics.get("held_out_accuracy")
+    return f", held-out accuracy {acc:.1%}" if acc else ""
 
 
 def cmd_self_test(_args: argparse.Namespace) -> int:

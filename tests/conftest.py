@@ -15,14 +15,43 @@ torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 
 @pytest.fixture(autouse=True)
 def _no_network(monkeypatch):
-    """The app must never touch the network: any socket connection attempt fails the test."""
+    """The app must never touch the network. Creating an internet socket, connecting any socket or resolving a host
+    name raises, and is recorded: a library that catches the error and carries on (the Hugging Face hub client
+    falls back to its cache that way) still fails the test when it ends."""
     import socket
 
-    def refuse(*args, **kwargs):
-        raise AssertionError("network access attempted during a test")
+    attempts: list[str] = []
 
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
+    def refuse(what):
+        def call(*args, **kwargs):
+            attempts.append(f"{what}{args[:2]!r}")
+            raise AssertionError(f"network access attempted during a test: {what}")
+        return call
+
+    internet = {socket.AF_INET, socket.AF_INET6, -1}
+
+    class GuardedSocket(socket.socket):  # noqa: the class statement runs before the patch below
+        def __init__(self, family=-1, type=-1, proto=-1, fileno=None):
+            if fileno is None and family in internet:
+                attempts.append(f"socket({family!r}, {type!r})")
+                raise AssertionError("network access attempted during a test: an internet socket was created")
+            super().__init__(family, type, proto, fileno)
+
+    original = socket.socket  # also held by modules that did "from socket import socket"
+    monkeypatch.setattr(original, "connect", refuse("connect"))
+    monkeypatch.setattr(original, "connect_ex", refuse("connect_ex"))
+    monkeypatch.setattr(socket, "socket", GuardedSocket)
+    monkeypatch.setattr(socket, "create_connection", refuse("create_connection"))
+    monkeypatch.setattr(socket, "getaddrinfo", refuse("getaddrinfo"))
+    monkeypatch.setattr(socket, "gethostbyname", refuse("gethostbyname"))
+    yield attempts
+    assert not attempts, f"network access attempted during the test: {attempts}"
+
+
+@pytest.fixture(autouse=True)
+def _private_data_dir(tmp_path_factory, monkeypatch):
+    """The app's own small files (recently used models) go to a fresh folder, never the user's."""
+    monkeypatch.setenv("SMOOTHGRAD_DESKTOP_DATA", str(tmp_path_factory.mktemp("appdata")))
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -159,7 +159,8 @@ def provenance(expl: Explanation, **extra) -> dict:
         "model": {"spec": model.spec, "kind": model.kind, "name": model.name,
                   "weights": str(model.weights_path) if model.weights_path else None,
                   "weights_sha256": model.weights_sha256, "preprocessing": model.pipeline.describe()
-                  if not expl.prepared.raw else "none (raw .npy model input)", "notes": list(model.notes)},
+                  if not expl.prepared.raw else "none (raw .npy model input)", "notes": list(model.notes),
+                  "source": dict(model.source)},
         "target": {"index": expl.target, "label": expl.target_label, "logit": float(expl.scores[expl.target])},
         "top5": [p.__dict__ for p in expl.top],
         "method": cfg.method,

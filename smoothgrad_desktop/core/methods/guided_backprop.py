@@ -12,6 +12,12 @@ Inception v3, whose ``BasicConv2d`` calls ``F.relu``.
 
 TorchScript modules run compiled graphs Python cannot intercept; guided backprop refuses them rather than
 returning the plain gradient under a wrong name.
+
+Guided backprop is defined for ReLU networks only. A model that also applies another activation (GELU in Vision
+Transformers and ConvNeXts, SiLU in EfficientNets, Hardswish, sigmoid gates, tanh, ...) has no guided rule for
+those units: passing their gradient through unchanged would mix guided and plain backpropagation and still be
+called "guided". The same mode therefore watches for them and refuses the model in one line, naming the
+activation, the moment one is applied (:data:`OTHER_ACTIVATIONS`; in-place and ATen forms included).
 """
 
 from __future__ import annotations
@@ -50,6 +56,67 @@ def _relu_functions() -> frozenset:
 
 _RELUS = _relu_functions()
 
+_OTHER_ACTIVATION_NAMES = {
+    "gelu": "GELU", "silu": "SiLU", "mish": "Mish", "hardswish": "Hardswish", "hardsigmoid": "Hardsigmoid",
+    "elu": "ELU", "selu": "SELU", "celu": "CELU", "leaky_relu": "LeakyReLU", "rrelu": "RReLU", "prelu": "PReLU",
+    "softplus": "Softplus", "hardtanh": "Hardtanh (ReLU6)", "relu6": "ReLU6", "sigmoid": "sigmoid", "tanh": "tanh",
+    "logsigmoid": "LogSigmoid", "softsign": "Softsign", "tanhshrink": "Tanhshrink", "glu": "GLU", "expit": "sigmoid",
+}
+
+
+def _other_activation_functions() -> dict:
+    found = {}
+    holders = (F, torch, torch.Tensor, torch._C._nn, torch.special)
+    for name, label in _OTHER_ACTIVATION_NAMES.items():
+        for holder in holders:
+            for attr in (name, name + "_"):
+                func = getattr(holder, attr, None)
+                if func is not None:
+                    found[func] = label
+        for attr in (name, name + "_"):
+            packet = getattr(torch.ops.aten, attr, None)
+            if packet is not None:
+                found[packet] = label
+                default = getattr(packet, "default", None)
+                if default is not None:
+                    found[default] = label
+    return found
+
+
+OTHER_ACTIVATIONS = _other_activation_functions()
+"""Non-ReLU activation functions (torch functions, tensor methods, ATen ops) mapped to a display name."""
+
+
+_MODULE_KEYWORDS = (("gelu", "GELU"), ("silu", "SiLU"), ("swish", "Swish"), ("mish", "Mish"), ("sigmoid", "sigmoid"),
+                    ("tanh", "tanh"), ("softplus", "Softplus"), ("relu6", "ReLU6"), ("leakyrelu", "LeakyReLU"),
+                    ("prelu", "PReLU"))
+_MODULE_NAMES = {"ELU": "ELU", "SELU": "SELU", "CELU": "CELU", "RReLU": "RReLU", "GLU": "GLU"}
+
+TORCHSCRIPT_REFUSAL = ("guided-backprop cannot reach the ReLUs inside a TorchScript model; use another method or load "
+                       "the model as a torchvision architecture or torch.export program")
+
+
+def declared_activations(module) -> list[str]:
+    """Non-ReLU activations a model declares as submodules (``nn.GELU``, timm's and transformers' activation
+    classes...), found without running it. A model can also call activations functionally: the guided mode checks
+    every call while it runs; this is the quick look the model chooser uses."""
+    found: list[str] = []
+    modules = getattr(module, "modules", None)
+    if modules is None:
+        return found
+    for sub in modules():
+        cls = type(sub).__name__
+        lowered = cls.lower().replace("_", "")
+        label = _MODULE_NAMES.get(cls) or next((lab for key, lab in _MODULE_KEYWORDS if key in lowered), None)
+        if label and label not in found:
+            found.append(label)
+    return found
+
+
+def non_relu_refusal(activation: str) -> str:
+    return (f"guided-backprop is defined for ReLU networks, and this model also applies {activation}, for which it "
+            f"has no rule; use gradient, gradient-x-input or integrated-gradients")
+
 
 class GuidedReLUMode(TorchFunctionMode):
     """While active, every ReLU call in this thread is replaced by the guided ReLU."""
@@ -60,6 +127,9 @@ class GuidedReLUMode(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
+        other = OTHER_ACTIVATIONS.get(func)
+        if other is not None:
+            raise AttributionError(non_relu_refusal(other))
         if func in _RELUS:
             self.calls += 1
             inp = args[0] if args else kwargs["input"]
@@ -69,10 +139,7 @@ class GuidedReLUMode(TorchFunctionMode):
 
 def guided_backprop(forward: Forward, x: torch.Tensor, target: int, *, context: MethodContext) -> torch.Tensor:
     if not context.guided_ok or isinstance(forward, torch.jit.ScriptModule):
-        raise AttributionError(
-            "guided-backprop cannot reach the ReLUs inside a TorchScript model; use another method "
-            "or load the model as a torchvision architecture or torch.export program"
-        )
+        raise AttributionError(TORCHSCRIPT_REFUSAL)
     mode = GuidedReLUMode()
     with mode:
         grad, _ = input_gradient(forward, x, target)

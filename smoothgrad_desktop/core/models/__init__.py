@@ -6,7 +6,10 @@
   Gaussian input noise (the SmoothGrad paper's section 5);
 * a torchvision architecture name (``resnet50``, ``inception_v3``, ``vgg16``, ...) with ``weights`` a state_dict
   path, a weights enum name found in the local torch hub cache, ``random``, or ``None`` for the DEFAULT enum;
-* a path to a TorchScript (``.pt``/``.ts``) or ``torch.export`` (``.pt2``) file.
+* a path to a TorchScript (``.pt``/``.ts``) or ``torch.export`` (``.pt2``) file;
+* ``timm:NAME`` with ``weights`` a ``.safetensors``/state_dict file, ``random``, or ``None`` for timm's pretrained
+  files in the local Hugging Face cache; ``hf:ORG/NAME`` for a timm or transformers repository in that cache; or a
+  folder holding either layout (see :mod:`.libraries`). Hugging Face libraries are kept offline (:mod:`.hub`).
 """
 
 from __future__ import annotations
@@ -17,12 +20,16 @@ import torch
 
 from ..devices import resolve_device
 from ..errors import ModelLoadError
-from .base import Box, ImagePipeline, LoadedModel, sha256_file
+from .base import Box, ImagePipeline, LoadedModel, TransformPipeline, sha256_file
 from .embedded import EMBEDDED, load_embedded
+from .hub import enforce_offline
+from .libraries import is_library_spec, load_library_model
 from .scripted import is_model_file, load_model_file
 from .torchvision_models import architectures, is_architecture, load_torchvision
 
 EMBEDDED_SPECS = tuple(EMBEDDED)
+
+enforce_offline()  # before anything can import huggingface_hub, timm or transformers
 
 
 def load_model(spec: str = "default", weights: str | None = None, device: str | torch.device = "auto") -> LoadedModel:
@@ -41,16 +48,19 @@ def _load(spec: str, weights: str | None, device: str | torch.device) -> LoadedM
     if is_architecture(spec):
         return load_torchvision(spec, weights, dev)
     path = Path(spec).expanduser()
+    if is_library_spec(spec) or path.is_dir():
+        return load_library_model(spec if is_library_spec(spec) else str(path), weights, dev)
     if path.exists() or is_model_file(spec):
         if weights:
             raise ModelLoadError("--weights does not apply to a TorchScript/torch.export file (it holds its weights)")
         return load_model_file(path, dev)
     raise ModelLoadError(
         f"unknown model {spec!r}: use default, mnist-noise, a torchvision architecture (e.g. resnet50, "
-        f"inception_v3) or a path to a TorchScript/torch.export file"
+        f"inception_v3), timm:NAME, hf:ORG/NAME, a model folder or a path to a TorchScript/torch.export file"
     )
 
 
 __all__ = [
-    "Box", "EMBEDDED_SPECS", "ImagePipeline", "LoadedModel", "architectures", "load_model", "sha256_file",
+    "Box", "EMBEDDED_SPECS", "ImagePipeline", "LoadedModel", "TransformPipeline", "architectures", "load_model",
+    "sha256_file",
 ]

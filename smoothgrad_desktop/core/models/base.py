@@ -100,25 +100,102 @@ class ImagePipeline:
 
 
 @dataclass
+class TransformPipeline:
+    """Preprocessing done by a library's own transform, with :class:`ImagePipeline`'s interface.
+
+    ``transform`` maps a PIL image to the model input ``(C, H, W)``: timm's ``create_transform`` of the model's
+    resolved data config, or a transformers image processor. Calling the library itself is what makes the model
+    input equal the library's preprocessing (transformers' default image processors resize tensors with
+    torchvision, which PIL's resize does not reproduce to the bit). ``geometry`` is the same resize and crop as an
+    :class:`ImagePipeline`, used for :meth:`box` (where the input lies in the original image) and for the mean/std
+    that turn the input back into pixels; ``scale`` is the pixel scaling before normalisation (1/255)."""
+
+    transform: Callable[[Image.Image], torch.Tensor]
+    geometry: ImagePipeline
+    source: str
+    scale: float = 1.0 / 255.0
+
+    @property
+    def channels(self) -> int:
+        return self.geometry.channels
+
+    @property
+    def resize(self):
+        return self.geometry.resize
+
+    @property
+    def crop(self):
+        return self.geometry.crop
+
+    @property
+    def mean(self):
+        return self.geometry.mean
+
+    @property
+    def std(self):
+        return self.geometry.std
+
+    @property
+    def interpolation(self) -> int:
+        return self.geometry.interpolation
+
+    def __call__(self, image: Image.Image) -> torch.Tensor:
+        x = self.transform(image.convert("L" if self.channels == 1 else "RGB"))
+        if not isinstance(x, torch.Tensor) or x.dim() != 3:
+            raise AttributionError(f"{self.source} returned {type(x).__name__} "
+                                   f"{tuple(getattr(x, 'shape', ()))}, expected a (C, H, W) tensor")
+        return x.detach().to(torch.float32).contiguous()
+
+    def visible(self, image: Image.Image) -> Image.Image:
+        """The model input turned back into pixels (``x * std + mean``, divided by ``scale``): exactly what the
+        model sees, whatever resampling the library used."""
+        x = self(image)
+        if self.mean is not None and self.std is not None:
+            x = x * torch.tensor(self.std, dtype=x.dtype).view(-1, 1, 1) + torch.tensor(self.mean, dtype=x.dtype).view(-1, 1, 1)
+        arr = (x / self.scale).round().clamp(0, 255).to(torch.uint8).numpy()
+        if arr.shape[0] == 1:
+            return Image.fromarray(arr[0], "L")
+        return Image.fromarray(np.ascontiguousarray(arr[:3].transpose(1, 2, 0)), "RGB")
+
+    def box(self, size: tuple[int, int]) -> Box:
+        return self.geometry.box(size)
+
+    def describe(self) -> str:
+        return f"{self.source}: {self.geometry.describe()}"
+
+
+@dataclass
 class LoadedModel:
     """A classifier ready for attribution: in ``eval()`` mode, on ``device``, with labels and preprocessing."""
 
     spec: str
-    kind: str  # "embedded" | "torchvision" | "torchscript" | "export"
+    kind: str  # "embedded" | "torchvision" | "torchscript" | "export" | "timm" | "transformers"
     name: str
     module: Callable[[torch.Tensor], torch.Tensor]
     device: torch.device
     labels: list[str]
-    pipeline: ImagePipeline
+    pipeline: ImagePipeline | TransformPipeline
     weights_path: Path | None = None
     weights_sha256: str | None = None
     guided_ok: bool = True
     notes: list[str] = field(default_factory=list)
     weights_arg: str | None = None
     """The ``weights`` argument the model was loaded with (a path, an enum name, ``random`` or None)."""
+    source: dict = field(default_factory=dict)
+    """Where the model came from, for provenance: library and version, model name, config hash..."""
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         return self.module(x)
+
+    def guided_refusal(self) -> str | None:
+        """Why guided-backprop cannot run on this model, in one line, or None. Read from the model's module tree
+        (TorchScript, non-ReLU activation modules); a run also refuses any other activation it meets."""
+        from ..methods.guided_backprop import TORCHSCRIPT_REFUSAL, declared_activations, non_relu_refusal
+
+        if not self.guided_ok or isinstance(self.module, torch.jit.ScriptModule):
+            return TORCHSCRIPT_REFUSAL
+        found = declared_activations(self.module)
+        return non_relu_refusal(", ".join(found)) if found else None
 
     def label(self, index: int) -> str:
         return self.labels[index] if 0 <= index < len(self.labels) else f"class {index}"

@@ -1,4 +1,5 @@
-"""Loading weights files safely: ``torch.load(weights_only=True)`` only, never a pickle that can run code."""
+"""Loading weights files safely: ``.safetensors`` (tensors only, by design) or ``torch.load(weights_only=True)``, never
+a pickle that can run code."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import torch
 
 from ..errors import ModelLoadError
 
+SAFETENSORS_SUFFIX = ".safetensors"
 _WRAPPER_KEYS = ("state_dict", "model_state_dict", "model", "net", "weights")
 
 
@@ -27,7 +29,8 @@ def load_state_dict_file(path: str | Path) -> "OrderedDict[str, torch.Tensor]":
     if not path.is_file():
         raise ModelLoadError(f"{path}: weights file not found")
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        obj = (load_safetensors_file(path) if path.suffix.lower() == SAFETENSORS_SUFFIX
+               else torch.load(path, map_location="cpu", weights_only=True))
     except pickle.UnpicklingError as exc:
         raise ModelLoadError(
             f"{path.name}: refused: not a plain state_dict (it holds Python objects that would run code when "
@@ -50,6 +53,22 @@ def load_state_dict_file(path: str | Path) -> "OrderedDict[str, torch.Tensor]":
     if all(k.startswith(prefix) for k in obj):  # saved from DataParallel / DDP
         obj = OrderedDict((k[len(prefix):], v) for k, v in obj.items())
     return OrderedDict(obj)
+
+
+def load_safetensors_file(path: Path) -> "OrderedDict[str, torch.Tensor]":
+    """A ``.safetensors`` file: a JSON header and raw tensors, nothing that could run code."""
+    try:
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+    except ImportError as exc:  # a declared dependency; only a broken installation lacks it
+        raise ModelLoadError(f"{path.name}: the safetensors package is not installed ({exc})") from exc
+    try:
+        state = load_file(str(path), device="cpu")
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise ModelLoadError(f"{path.name}: cannot read weights ({_first_line(exc)})") from exc
+    if not state:
+        raise ModelLoadError(f"{path.name}: the safetensors file holds no tensors")
+    return OrderedDict(state)
 
 
 def apply_state_dict(module: torch.nn.Module, state: dict, source: str) -> None:
