@@ -77,7 +77,7 @@ if sys.platform.startswith("linux") and not sysconfig.get_config_var("Py_ENABLE_
   tar -C "$ROOT" -cf - --exclude=./.git --exclude=./.venv --exclude=./build --exclude=./dist --exclude='*.egg-info' \
       --exclude=__pycache__ --exclude=./.pytest_cache --exclude=./.hypothesis --exclude=./tests --exclude=./bench \
       --exclude=./docs --exclude=./.whl --exclude=./.gl --exclude=./packaging . | tar -C "$src" -xf -
-  "${pip[@]}" "$src" -r "$ROOT/packaging/requirements.txt"
+  "${pip[@]}" "$src[hub]" -r "$ROOT/packaging/requirements.txt"
   rm -rf "$src"
 else
   step "using the venv $VENV as it is"
@@ -88,8 +88,13 @@ fi
 
 "$VPY" - "$CPU_ONLY" <<'EOF'
 import sys, torch, torchvision, PySide6, PyInstaller
+from importlib.metadata import PackageNotFoundError, version
 cuda = torch.version.cuda
-print(f"build.sh: torch {torch.__version__} (CUDA {cuda or 'none'}), torchvision {torchvision.__version__}, "
+try:
+    hub = f"timm {version('timm')}, transformers {version('transformers')}"
+except PackageNotFoundError as exc:
+    sys.exit(f"build.sh: {exc.args[0]} is not installed: the frozen app bundles the 'hub' extra (pip install '.[hub]')")
+print(f"build.sh: torch {torch.__version__} (CUDA {cuda or 'none'}), torchvision {torchvision.__version__}, {hub}, "
       f"PySide6 {PySide6.__version__}, PyInstaller {PyInstaller.__version__}, Python {sys.version.split()[0]}")
 if sys.argv[1] == "1" and cuda:
     sys.exit("build.sh: --cpu-only needs a CPU build of torch (this one needs CUDA libraries to start): "
@@ -108,7 +113,7 @@ app="$DIST/SmoothGradDesktop"
 step "done: $app/SmoothGradDesktop"
 echo "build.sh: bundle $(du -sh "$app" | cut -f1) in $(find "$app" -type f | wc -l) files; largest parts:"
 internal="$app/_internal"
-for part in nvidia torch/lib torch triton PySide6 torchvision; do
+for part in nvidia torch/lib torch triton PySide6 torchvision transformers timm tokenizers; do
   [ -e "$internal/$part" ] && printf '  %-12s %s\n' "$part" "$(du -sh "$internal/$part" | cut -f1)"
 done
 echo "build.sh: smoke test: packaging/smoke_test.sh $app"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Smoke-test the frozen app with networking blocked: --self-test, compute on a shipped sample (and on TorchScript
-# and torch.export files when a Python with torch can write them), and the window under Xvfb (found by xdotool,
-# closed with Ctrl+Q, exit code 0). See packaging/README.md.
+# and torch.export files, a timm model in the Hugging Face cache and a transformers model folder, when a Python with
+# torch, timm and transformers can write them), and the window under Xvfb (found by xdotool, closed with Ctrl+Q,
+# exit code 0). See packaging/README.md.
 set -uo pipefail
 
 usage() {
@@ -9,7 +10,8 @@ usage() {
 Usage: packaging/smoke_test.sh [APP_DIR] [--python PY] [--no-gui] [--timing N] [--cold] [--keep]
 
   APP_DIR       the one-folder build (default: dist/SmoothGradDesktop)
-  --python PY   a Python with torch, used only to write the TorchScript / torch.export test models
+  --python PY   a Python with torch, timm and transformers, used only to write the TorchScript, torch.export,
+                timm and transformers test models
                 (default: the build venv build/packaging/venv*/bin/python when there; else those checks are skipped)
   --no-gui      skip the Xvfb checks
   --timing N    launch the window N times and report the time from launch until xdotool finds it
@@ -171,7 +173,66 @@ else
   echo "SKIP TorchScript / torch.export models: no Python with torch to write them (--python PY)"
 fi
 
-# --- 4. the window under Xvfb --------------------------------------------------------------------------------
+# --- 4. timm and transformers models (the bundled 'hub' extra), from the HF cache and from a folder -----------
+# A tiny random timm ViT goes into the app's (empty) Hugging Face cache in the hub's folder layout, and a tiny
+# transformers ViT into a save_pretrained folder; both must load and compute with the network blocked, with class
+# names from their configs (timm's ImageNet table ships as data inside the bundle).
+if [ -n "$PY" ] && [ -n "$SAMPLE" ] && "$PY" -c "import timm, transformers" 2>/dev/null; then
+  HF_CACHE="$APP_HOME/.cache/huggingface/hub"
+  if "$PY" - "$TMP/models" "$HF_CACHE" >"$TMP/hub-fixtures.log" 2>&1 <<'EOF'
+import pathlib, sys
+import torch, timm, transformers
+
+out, cache = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+commit = "0123456789abcdef0123456789abcdef01234567"
+repo = cache / "models--timm--test_vit.r160_in1k"
+(repo / "snapshots" / commit).mkdir(parents=True)
+(repo / "refs").mkdir()
+(repo / "refs" / "main").write_text(commit)
+torch.manual_seed(0)
+timm.models.save_for_hf(timm.create_model("test_vit.r160_in1k", pretrained=False), str(repo / "snapshots" / commit),
+                        safe_serialization=True)
+cfg = transformers.ViTConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+                             image_size=32, patch_size=8, num_labels=3, id2label={0: "cat", 1: "dog", 2: "fox"},
+                             label2id={"cat": 0, "dog": 1, "fox": 2})
+transformers.ViTForImageClassification(cfg).save_pretrained(out / "hf-vit")
+transformers.ViTImageProcessor(size={"height": 32, "width": 32}).save_pretrained(out / "hf-vit")
+EOF
+  then
+    label_check() {  # JSON KIND LABEL_REGEX: the provenance names the library and a label from the model's config
+      python3 - "$@" <<'EOF'
+import json, re, sys
+record = json.load(open(sys.argv[1]))
+model, label = record["model"], record["target"]["label"]
+assert model["kind"] == sys.argv[2] and model["source"]["library"] == sys.argv[2], model
+assert re.fullmatch(sys.argv[3], label), label
+print(f"{model['source']['library']} {model['source']['version']}, label {label!r}")
+EOF
+    }
+    for entry in "timm:test_vit.r160_in1k|timm|timm-vit|(?!class [0-9]+$).+" "$TMP/models/hf-vit|transformers|hf-vit|cat|dog|fox"; do
+      IFS='|' read -r spec kind name labels <<<"$entry"
+      if run_app compute "$SAMPLE" --model "$spec" --samples 5 --out "$TMP/out/$name" >"$TMP/$name.log" 2>&1 \
+         && check_outputs "$TMP/out/$name" "$stem" \
+         && detail=$(label_check "$TMP/out/$name/$stem.json" "$kind" "$labels" 2>>"$TMP/$name.log"); then
+        pass "compute --model $spec offline ($detail)"
+      else
+        fail "compute --model $spec"; show "$TMP/$name.log"
+      fi
+    done
+    if run_app models >"$TMP/models-hub.log" 2>&1 && grep -q -- "--model timm:test_vit.r160_in1k" "$TMP/models-hub.log"
+    then
+      pass "models lists the timm model in the Hugging Face cache"
+    else
+      fail "models does not list timm:test_vit.r160_in1k"; show "$TMP/models-hub.log"
+    fi
+  else
+    fail "could not write the timm / transformers test models with $PY"; show "$TMP/hub-fixtures.log"
+  fi
+else
+  echo "SKIP timm / transformers models: no Python with torch, timm and transformers to write them (--python PY)"
+fi
+
+# --- 5. the window under Xvfb --------------------------------------------------------------------------------
 now_ms() { date +%s%3N; }
 wait_exit() { local i; for ((i = 0; i < $2 * 10; i++)); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done; }
 gui_run() {  # LABEL N: launch, wait for the window, Ctrl+Q, expect exit code 0; sets LAST_MS

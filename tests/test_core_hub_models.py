@@ -588,3 +588,34 @@ def test_every_from_pretrained_call_is_local_only_and_runs_no_repository_code():
                 calls.append((f.name, node.lineno, kw.get("local_files_only"), kw.get("trust_remote_code")))
     assert len(calls) >= 3
     assert [c for c in calls if c[2] is not True or c[3] is not False] == []
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# .safetensors wherever a state_dict is accepted
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def test_torchvision_architecture_takes_safetensors_weights(tmp_path):
+    import torchvision
+
+    torch.manual_seed(0)
+    reference = torchvision.models.shufflenet_v2_x0_5(weights=None, num_classes=7).eval()
+    path = tmp_path / "shuffle.safetensors"
+    save_file(reference.state_dict(), str(path))
+    model = load_model("shufflenet_v2_x0_5", str(path), device="cpu")
+    assert model.weights_sha256 == hashlib.sha256(path.read_bytes()).hexdigest() and len(model.labels) == 7
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x.contiguous(memory_format=torch.channels_last)), reference(x),
+                                   rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("content", [b"", b"\x08\x00\x00\x00\x00\x00\x00\x00{not json", b"PK\x03\x04 a zip"])
+def test_broken_safetensors_files_are_one_line(tmp_path, content):
+    path = tmp_path / "broken.safetensors"
+    path.write_bytes(content)
+    for spec in ("squeezenet1_1", "timm:test_resnet"):
+        with pytest.raises(ModelLoadError) as info:
+            load_model(spec, str(path), device="cpu")
+        message = str(info.value)
+        assert message.startswith("broken.safetensors: ") and "\n" not in message

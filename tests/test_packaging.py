@@ -115,3 +115,20 @@ def test_build_requirements_are_pinned():
              if ln.strip() and not ln.startswith("#")]
     assert any(ln.startswith("pyinstaller==") for ln in lines)
     assert all("==" in ln for ln in lines)
+
+
+def test_hub_libraries_are_bundled_and_their_smoke_test_exists():
+    """timm and transformers go into the frozen app: transformers' lazily imported modules, timm's label tables and
+    the package metadata both read; and the smoke test opens a timm and a transformers model offline."""
+    text = SPEC.read_text(encoding="utf-8")
+    modes = ast.literal_eval(_keyword(_call("Analysis"), "module_collection_mode"))
+    assert {"timm", "transformers"} <= set(modes)
+    assert 'collect_submodules("transformers"' in text and 'collect_data_files("timm")' in text
+    assert "timm/data/_info/imagenet_synsets.txt" in text  # the bundle must not lose the label tables
+    hub = ast.literal_eval(next(node.value for node in _tree().body if isinstance(node, ast.Assign)
+                                and any(getattr(t, "id", None) == "HUB_LIBRARIES" for t in node.targets)))
+    assert {"timm", "transformers", "safetensors"} <= set(hub) and not set(hub) & _excludes()
+    assert '"$src[hub]"' in (PACKAGING / "build.sh").read_text(encoding="utf-8")
+    smoke = (PACKAGING / "smoke_test.sh").read_text(encoding="utf-8")
+    assert "compute \"$SAMPLE\" --model \"$spec\"" in smoke and "timm:test_vit.r160_in1k" in smoke
+    assert "save_pretrained" in smoke and "models--timm--test_vit.r160_in1k" in smoke
