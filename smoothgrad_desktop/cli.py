@@ -126,6 +126,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--overwrite", action="store_true")
     r.add_argument("--quiet", "-q", action="store_true")
 
+    from .figure_cli import add_parser as add_figure_parser
+
+    add_figure_parser(sub)
+
     m = sub.add_parser("models", help="list the models this installation can load offline")
     m.add_argument("--all", action="store_true", help="list every torchvision architecture, not only cached ones")
 
@@ -361,9 +365,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     from .evaluate_cli import cmd_evaluate, cmd_report
+    from .figure_cli import cmd_figure
 
-    handlers = {"compute": cmd_compute, "evaluate": cmd_evaluate, "report": cmd_report, "models": cmd_models,
-                "self-test": cmd_self_test}
+    handlers = {"compute": cmd_compute, "evaluate": cmd_evaluate, "report": cmd_report, "figure": cmd_figure,
+                "models": cmd_models, "self-test": cmd_self_test}
     handler = handlers.get(args.command)
     if handler is None:
         parser.print_help()
