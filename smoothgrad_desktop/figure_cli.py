@@ -59,17 +59,22 @@ def add_parser(sub) -> None:
 def cmd_figure(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from .cli import EXIT_OK, EXIT_USAGE, _err, config_from_args
+    from .cli import EXIT_OK, EXIT_USAGE, _err, _say, config_from_args
     from .core import experiments as ex
     from .core import figures as fg
     from .core import visualize as vz
     from .core.errors import UserFacingError
     from .core.explain import explain, predict, prepare_input, resolve_target, top_k
-    from .core.export import json_bytes, npy_bytes, write_group
+    from .core.export import json_bytes, npy_bytes
     from .core.images import load_input
     from .core.models import load_model
+    from .core.outputs import OutputPlanner
+    from .core.paths import display_name
 
     t0 = time.perf_counter()
+    if args.input == "" or args.out == "":
+        _err("INPUT and --out must not be empty strings (an unset variable?)")
+        return EXIT_USAGE
     out = Path(args.out)
     fmt = out.suffix.lower().lstrip(".")
     if fmt not in fg.FORMATS:
@@ -89,8 +94,10 @@ def cmd_figure(args: argparse.Namespace) -> int:
         _err(str(exc))
         return EXIT_USAGE
     path = Path(args.input)
-    files_out = {out: b"", out.with_suffix(".json"): b"", out.with_suffix(".npy"): b""}
+    name = display_name(path)
+    planner = OutputPlanner(out.parent, overwrite=args.overwrite, protected=[path, model.weights_path])
     try:
+        plan = planner.plan([out.name, out.with_suffix(".json").name, out.with_suffix(".npy").name], source=path)
         image = load_input(path)
         prepared = prepare_input(model, image)
         scores = predict(model, prepared.x, name=image.name)
@@ -153,15 +160,14 @@ def cmd_figure(args: argparse.Namespace) -> int:
                             "clip_mode": args.clip_mode, "cmap": args.cmap or vz.default_cmap(args.view),
                             "multiply_by_input": args.multiply_by_input, **spec.meta}
         record["seconds"] = round(time.perf_counter() - t0, 4)
-        files_out = {out: fg.render(spec, fmt), out.with_suffix(".json"): json_bytes(record),
-                     out.with_suffix(".npy"): npy_bytes(spec.array.astype("float32"))}
-        write_group(files_out, overwrite=args.overwrite)
+        planner.write(plan, {out.name: fg.render(spec, fmt), out.with_suffix(".json").name: json_bytes(record),
+                             out.with_suffix(".npy").name: npy_bytes(spec.array.astype("float32"))})
     except UserFacingError as exc:
         message = str(exc)
-        _err(message if path.name in message else f"{path.name}: {message}")
+        _err(message if message.startswith(name) else f"{name}: {message}")
         return 1
     if not args.quiet:
-        print(f"{path.name}: {args.kind} figure -> {out} (+ .json, .npy), {time.perf_counter() - t0:.2f} s")
+        _say(f"{name}: {args.kind} figure -> {out} (+ .json, .npy), {time.perf_counter() - t0:.2f} s")
     return EXIT_OK
 
 
@@ -184,14 +190,10 @@ def _classes(text: str | None, model, scores) -> tuple[int, int]:
 
 
 def _base_record(model, image, prepared, scores, target, top, config) -> dict:
-    from .core.explain import versions
+    from .core.explain import input_record, model_record, versions
 
     return {
-        "input": {"name": image.name, "path": str(image.path) if image.path else None, "notes": list(image.notes),
-                  "shape": list(prepared.x.shape)},
-        "model": {"spec": model.spec, "kind": model.kind, "name": model.name,
-                  "weights": str(model.weights_path) if model.weights_path else None,
-                  "weights_sha256": model.weights_sha256, "notes": list(model.notes)},
+        "input": input_record(image, prepared), "model": model_record(model, prepared),
         "target": {"index": target, "label": model.label(target), "logit": float(scores[target])},
         "top5": [p.__dict__ for p in top],
         "noise_level": config.noise_level, "n": config.n_samples,

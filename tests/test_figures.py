@@ -184,3 +184,14 @@ def test_colour_bar_ticks_at_any_span(exponent, fraction, symmetric):
     assert len(set(labels)) == len(labels) and all(len(s) <= 9 for s in labels)
     for t, s in zip(ticks, labels):  # each label reads back as its value
         assert abs(float(s) - t) <= 1e-6 * max(abs(t), hi - lo) + 1e-300
+
+
+def test_figure_never_writes_over_its_input(tmp_path):
+    src = tmp_path / "photo.png"
+    src.write_bytes(sample_path("digit_00_label_7.png").read_bytes())
+    before = src.read_bytes()
+    for out in (src, tmp_path / "sub" / ".." / "photo.png"):
+        code = main(["figure", str(src), "--kind", "map", "--samples", "5", "--out", str(out), "--overwrite", "-q"])
+        assert code == 1
+        assert src.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["photo.png"]
