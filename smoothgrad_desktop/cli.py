@@ -3,7 +3,13 @@
 The contract of ``compute`` is stable (scripts depend on it). For each input ``STEM.ext`` it writes
 ``DIR/STEM.npy`` (raw attribution, float32, ``(C, H, W)``, model-input space), ``DIR/STEM.png`` (the view) and
 ``DIR/STEM.json`` (provenance), all three or none. A bad input gets one line on stderr and no files; the
-others are still processed; the exit code is 0 only when every input succeeded.
+others are still processed.
+
+Exit codes: 0 every input succeeded; 1 at least one input failed (one line each on stderr); 2 usage error
+(bad option, empty INPUT or ``--out``, a model that cannot be loaded) before anything is written; 130 interrupted.
+
+Every writing command plans its files with :class:`core.outputs.OutputPlanner` (never over an input, one stem per
+input, ``--overwrite``), and every printed line goes through :func:`core.paths.printable`.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -61,9 +68,21 @@ def _add_model_options(c: argparse.ArgumentParser) -> None:
     c.add_argument("--device", default="auto", metavar="D", help="auto (CUDA > MPS > CPU), cpu, cuda, cuda:N or mps")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with every message it prints made printable: its errors quote the offending argument, which
+    may be a crafted file name."""
+
+    def _print_message(self, message: str, file=None) -> None:
+        if message:
+            from .core.paths import printable
+
+            message = "\n".join(printable(line) for line in message.split("\n"))
+        super()._print_message(message, file)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
-    parser = argparse.ArgumentParser(prog=PROG, description="SmoothGrad sensitivity maps, offline. "
+    parser = _Parser(prog=PROG, description="SmoothGrad sensitivity maps, offline. "
                                      "Run without a command to open the desktop app.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -109,6 +128,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--overwrite", action="store_true")
     r.add_argument("--quiet", "-q", action="store_true")
 
+    from .figure_cli import add_parser as add_figure_parser
+
+    add_figure_parser(sub)
+
     m = sub.add_parser("models", help="list the models this installation can load offline")
     m.add_argument("--all", action="store_true", help="list every torchvision architecture, not only cached ones")
 
@@ -126,30 +149,71 @@ def config_from_args(args: argparse.Namespace):
 
 
 def _expand_inputs(inputs: Sequence[str]) -> list[Path]:
+    """The input files of a call: each INPUT as given, a folder replaced by its supported files (sorted)."""
     from .core.images import is_supported
 
     paths: list[Path] = []
     for text in inputs:
         p = Path(text)
         if p.is_dir() and not is_supported(p):
-            paths.extend(sorted(q for q in p.iterdir() if q.is_file() and is_supported(q)))
+            try:
+                paths.extend(sorted(q for q in p.iterdir() if q.is_file() and is_supported(q)))
+            except OSError as exc:
+                paths.append(p)  # reported as that input's error when it is read
+                del exc
         else:
             paths.append(p)
     return paths
 
 
+def _say(message: str, stream=None) -> None:
+    """Print one line; any file name in it is shown printable (:func:`core.paths.printable`): a crafted name
+    cannot move the cursor, clear the line or fake another message."""
+    from .core.paths import printable
+
+    print(printable(" ".join(str(message).splitlines())), file=stream or sys.stdout)
+
+
 def _err(message: str) -> None:
-    print(f"{PROG}: {message}".replace("\n", " "), file=sys.stderr)
+    _say(f"{PROG}: {message}", sys.stderr)
+
+
+def check_paths(args: argparse.Namespace) -> int | None:
+    """An empty INPUT or ``--out`` (an unset shell variable) is a usage error, not "the current folder"."""
+    for text in getattr(args, "inputs", []) or []:
+        if text == "":
+            _err("an INPUT is an empty string (an unset variable?); name files or folders explicitly, "
+                 "e.g. '.' for the current folder")
+            return EXIT_USAGE
+    if getattr(args, "out", None) == "":
+        _err("--out is an empty string; name the output folder explicitly, e.g. '.'")
+        return EXIT_USAGE
+    return None
+
+
+@dataclass
+class Prepared:
+    """What every writing command needs before its first input: the validated configuration, the loaded model,
+    the output folder, the input files and the output planner (which protects every input and model file)."""
+
+    config: object
+    model: object
+    out: Path
+    inputs: list[Path]
+    planner: object
 
 
 def prepare_run(args: argparse.Namespace):
-    """Validate the shared options, load the model and create the output folder: ``(config, model, out)``, or
-    an exit code after printing one line."""
+    """Validate the shared options, load the model, create the output folder and plan the outputs:
+    a :class:`Prepared`, or an exit code after printing one line."""
     from .core.errors import UserFacingError
     from .core.models import load_model
-
     from .core.models.catalog import remember
+    from .core.outputs import OutputPlanner
 
+    bad = check_paths(args)
+    if bad is not None:
+        return bad
     config = config_from_args(args)
     try:
         config.validate()
@@ -167,38 +231,51 @@ def prepare_run(args: argparse.Namespace):
     except OSError as exc:
         _err(f"cannot create output folder {out}: {exc.strerror or exc}")
         return EXIT_USAGE
-    return config, model, out
+    inputs = _expand_inputs(args.inputs)
+    planner = OutputPlanner(out, overwrite=args.overwrite,
+                            protected=[*inputs, getattr(model, "weights_path", None)])
+    return Prepared(config, model, out, inputs, planner)
 
 
-def run_inputs(args: argparse.Namespace, work) -> int:
-    """Call ``work(path) -> (files, summary)`` for every input; write each input's files all-or-nothing.
+def run_inputs(args: argparse.Namespace, prepared: "Prepared", suffixes, work, on_written=None) -> int:
+    """For every input: plan its output files (``STEM + suffix``, see :mod:`core.outputs`), call
+    ``work(path) -> ({suffix: bytes}, summary)`` and write the files all-or-nothing.
 
-    A failing input gets one line on stderr and no files; the others go on; exit 1 if any failed."""
+    ``suffixes`` is a sequence, or a function of the input path giving one. A failing input gets one line on
+    stderr and no files; the others go on; exit 1 if any failed. ``on_written(path)`` runs after an input's
+    files are in place."""
     from .core.errors import UserFacingError
-    from .core.export import write_group
+    from .core.paths import display_name
 
     failures = 0
-    stems: set[str] = set()
-    for path in _expand_inputs(args.inputs):
+    planner = prepared.planner
+    for path in prepared.inputs:
         t0 = time.perf_counter()
+        name = display_name(path)
+        plan = None
         try:
-            if path.stem in stems:
-                raise UserFacingError(f"another input already wrote {path.stem}.* in this call")
+            wanted = suffixes(path) if callable(suffixes) else suffixes
+            plan = planner.plan_stem(path, wanted)
             files, summary = work(path)
-            write_group(files, overwrite=args.overwrite)
-            stems.add(path.stem)
+            planner.write(plan, {plan.stem + suffix: data for suffix, data in files.items()})
         except UserFacingError as exc:
             failures += 1
+            if plan is not None:
+                planner.release(plan)
             message = str(exc)
-            _err(message if path.name in message else f"{path.name}: {message}")
+            _err(message if message.startswith(name) else f"{name}: {message}")
             continue
         except Exception as exc:  # noqa: BLE001 - a crash in one input must not kill the batch
             failures += 1
+            if plan is not None:
+                planner.release(plan)
             first = str(exc).splitlines()[0] if str(exc) else ""
-            _err(f"{path.name}: unexpected error ({type(exc).__name__}: {first})")
+            _err(f"{name}: unexpected error ({type(exc).__name__}: {first})")
             continue
+        if on_written is not None:
+            on_written(path)
         if not args.quiet:
-            print(f"{path.name}: {summary}, {time.perf_counter() - t0:.2f} s")
+            _say(f"{name}: {summary}, {time.perf_counter() - t0:.2f} s")
     return EXIT_INPUT_FAILED if failures else EXIT_OK
 
 
@@ -215,7 +292,7 @@ def cmd_compute(args: argparse.Namespace) -> int:
     prepared = prepare_run(args)
     if isinstance(prepared, int):
         return prepared
-    config, model, out = prepared
+    config, model, out = prepared.config, prepared.model, prepared.out
 
     def work(path: Path):
         t0 = time.perf_counter()
@@ -228,9 +305,9 @@ def cmd_compute(args: argparse.Namespace) -> int:
                                        "multiply_by_input": args.multiply_by_input})
         record["seconds"] = round(time.perf_counter() - t0, 4)
         files = {
-            out / f"{path.stem}.npy": npy_bytes(expl.result.attribution.astype("float32")),
-            out / f"{path.stem}.png": png_bytes(rgba, text={"smoothgrad-desktop": f"{config.method}/{config.aggregation}"}),
-            out / f"{path.stem}.json": json_bytes(record),
+            ".npy": npy_bytes(expl.result.attribution.astype("float32")),
+            ".png": png_bytes(rgba, text={"smoothgrad-desktop": f"{config.method}/{config.aggregation}"}),
+            ".json": json_bytes(record),
         }
         top = expl.top[0]
         summary = (f"target {expl.target} ({expl.target_label}), top-1 {top.label} p={top.probability:.3f}, "
@@ -240,7 +317,7 @@ def cmd_compute(args: argparse.Namespace) -> int:
             summary += " (" + "; ".join(image.notes) + ")"
         return files, summary
 
-    return run_inputs(args, work)
+    return run_inputs(args, prepared, (".npy", ".png", ".json"), work)
 
 
 def cmd_models(args: argparse.Namespace) -> int:
@@ -305,9 +382,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     from .evaluate_cli import cmd_evaluate, cmd_report
+    from .figure_cli import cmd_figure
 
-    handlers = {"compute": cmd_compute, "evaluate": cmd_evaluate, "report": cmd_report, "models": cmd_models,
-                "self-test": cmd_self_test}
+    handlers = {"compute": cmd_compute, "evaluate": cmd_evaluate, "report": cmd_report, "figure": cmd_figure,
+                "models": cmd_models, "self-test": cmd_self_test}
     handler = handlers.get(args.command)
     if handler is None:
         parser.print_help()

@@ -11,12 +11,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .cli import EXIT_USAGE, prepare_run, run_inputs
+from .cli import EXIT_INPUT_FAILED, EXIT_USAGE, _err, _say, prepare_run, run_inputs
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .core.explain import explain, versions
     from .core.export import json_bytes, png_bytes
+    from .core.paths import display_name, name_record
     from .core.images import load_input
     from .core.methods import METHOD_LABELS
     from .core.plots import line_chart
@@ -26,10 +27,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     prepared = prepare_run(args)
     if isinstance(prepared, int):
         return prepared
-    config, model, out = prepared
+    config, model = prepared.config, prepared.model
     if not args.no_sanity and model.kind == "torchscript":
-        print(f"{model.name}: TorchScript model: sanity checks skipped (its layers cannot be re-initialised)")
+        _say(f"{model.name}: TorchScript model: sanity checks skipped (its layers cannot be re-initialised)")
         args.no_sanity = True
+    suffixes = (".evaluation.json", ".deletion.png", ".insertion.png", *(() if args.no_sanity else (".sanity.png",)))
 
     def work(path: Path):
         t0 = time.perf_counter()
@@ -39,7 +41,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         curves = perturbation_curves(model.module, x, target, saliency, steps=args.curve_steps,
                                      baseline=expl.prepared.baseline, seed=config.seed)
         record = {
-            "input": expl.image.name, "target": {"index": target, "label": expl.target_label},
+            "input": name_record(expl.image.name), "target": {"index": target, "label": expl.target_label},
             "model": {"spec": model.spec, "name": model.name, "weights_sha256": model.weights_sha256},
             "method": config.method, "aggregation": config.aggregation, "noise_level": expl.result.noise_level,
             "sigma": expl.result.sigma, "n": expl.result.n, "seed": config.seed,
@@ -54,10 +56,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         charts = {}
         for kind in ("deletion", "insertion"):
             ours, rnd = curves.curves[(kind, "attribution")], curves.curves[(kind, "random")]
-            charts[f"{path.stem}.{kind}.png"] = line_chart(
+            charts[f".{kind}.png"] = line_chart(
                 [(f"{label} (AUC {ours.auc:.3f})", ours.fractions, ours.probabilities),
                  (f"random order (AUC {rnd.auc:.3f})", rnd.fractions, rnd.probabilities)],
-                title=f"{kind.capitalize()} curve: {path.name}, class {expl.target_label}",
+                title=f"{kind.capitalize()} curve: {display_name(path)}, class {expl.target_label}",
                 xlabel=f"fraction of pixels {'removed' if kind == 'deletion' else 'revealed'}",
                 ylabel="probability", ylim=(0.0, 1.0))
         if not args.no_sanity:
@@ -69,14 +71,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                                                                     seed=config.seed,
                                                                     classes=len(expl.scores))}
             steps = list(range(len(sanity.layers)))
-            charts[f"{path.stem}.sanity.png"] = line_chart(
+            charts[".sanity.png"] = line_chart(
                 [("Spearman |map|", steps, sanity.spearman_abs), ("Spearman signed", steps, sanity.spearman_signed)],
-                title=f"Cascading randomisation (top layer first): {path.name}",
+                title=f"Cascading randomisation (top layer first): {display_name(path)}",
                 ylabel="rank correlation with the original map", ylim=(-1.0, 1.0), size=(720, 440),
                 xticklabels=sanity.layers)
         record["seconds"] = round(time.perf_counter() - t0, 3)
-        files = {out / f"{path.stem}.evaluation.json": json_bytes(record)}
-        files.update({out / name: png_bytes(chart) for name, chart in charts.items()})
+        files = {".evaluation.json": json_bytes(record)}
+        files.update({suffix: png_bytes(chart) for suffix, chart in charts.items()})
         summary = (f"deletion AUC {record['perturbation']['deletion_attribution_auc']:.3f} "
                    f"(random {record['perturbation']['deletion_random_auc']:.3f}), insertion AUC "
                    f"{record['perturbation']['insertion_attribution_auc']:.3f} "
@@ -85,7 +87,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             summary += f", fully randomised rho {record['sanity']['cascading_randomization']['spearman_abs'][-1]:.2f}"
         return files, summary
 
-    return run_inputs(args, work)
+    return run_inputs(args, prepared, suffixes, work)
 
 
 def _data_uri(png: bytes) -> str:
@@ -94,20 +96,24 @@ def _data_uri(png: bytes) -> str:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from .core import visualize as vz
+    from .core.errors import UserFacingError
     from .core.explain import explain
-    from .core.export import atomic_write_bytes, npy_bytes, png_bytes
+    from .core.export import npy_bytes, png_bytes
     from .core.images import load_input
+    from .core.paths import display_name
     from .core.views import heatmap_rgba, overlay_rgb
 
     prepared = prepare_run(args)
     if isinstance(prepared, int):
         return prepared
-    config, model, out = prepared
-    index = out / "index.html"
-    if index.exists() and not args.overwrite:
-        print(f"smoothgrad-desktop: {index} already exists (use --overwrite)", file=__import__("sys").stderr)
+    config, model, planner = prepared.config, prepared.model, prepared.planner
+    try:
+        index_plan = planner.plan(["index.html"])
+    except UserFacingError as exc:
+        _err(str(exc))
         return EXIT_USAGE
     sections: list[str] = []
+    pending: dict[Path, str] = {}
     e = html.escape
 
     def work(path: Path):
@@ -119,7 +125,7 @@ def cmd_report(args: argparse.Namespace) -> int:
                        f"</td><td>{p.logit:.4g}</td><td>{p.probability:.2%}</td></tr>" for p in expl.top)
         record = expl.provenance(view={"view": args.view, "percentile": args.percentile, "span": span,
                                        "cmap": vz.default_cmap(args.view)})
-        sections.append(f"""<section><h2>{e(path.name)}</h2>
+        pending[path] = f"""<section><h2>{e(display_name(path))}</h2>
 <p>Target <b>{e(expl.target_label)}</b> (class {expl.target}); {e(config.method)} / {e(config.aggregation)},
 noise {expl.result.noise_level:.0%} (&sigma; = {expl.result.sigma:.4g}), n = {expl.result.n}, seed {config.seed}.</p>
 <div class=row><figure><img src="{_data_uri(png_bytes(original))}"><figcaption>image</figcaption></figure>
@@ -127,21 +133,29 @@ noise {expl.result.noise_level:.0%} (&sigma; = {expl.result.sigma:.4g}), n = {ex
 </figcaption></figure><figure><img src="{_data_uri(png_bytes(over))}"><figcaption>overlay</figcaption></figure>
 <table><tr><th>#</th><th>class</th><th>logit</th><th>probability</th></tr>{rows}</table></div>
 <details><summary>Provenance</summary><pre>{e(json.dumps(record, indent=2, default=str))}</pre></details>
-</section>""")
-        files = {out / f"{path.stem}.npy": npy_bytes(expl.result.attribution.astype(np.float32))}
+</section>"""
+        files = {".npy": npy_bytes(expl.result.attribution.astype(np.float32))}
         return files, f"{expl.target_label} p={expl.top[0].probability:.3f}"
 
-    code = run_inputs(args, work)
+    def written(path: Path) -> None:  # the page lists only inputs whose files exist
+        sections.append(pending.pop(path))
+
+    code = run_inputs(args, prepared, (".npy",), work, on_written=written)
+    if not sections:  # every input failed (one line each already): no page
+        return EXIT_INPUT_FAILED if code != 0 or prepared.inputs else code
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{e(args.title)}</title>
 <style>body{{font-family:sans-serif;margin:2em;max-width:1200px}} .row{{display:flex;gap:1em;flex-wrap:wrap;
 align-items:flex-start}} figure{{margin:0}} img{{width:220px;image-rendering:pixelated;border:1px solid #ccc}}
 table{{border-collapse:collapse}} td,th{{border:1px solid #ccc;padding:2px 8px;text-align:right}}
 tr.target{{font-weight:bold;background:#eef}} section{{border-top:1px solid #999;margin-top:1.5em}}</style></head>
-<body><h1>{e(args.title)}</h1><p>Model: {e(model.name)} ({e(model.kind)}); weights SHA-256
+<body><h1>{e(args.title)}</h1><p>Model: {e(display_name(model.name))} ({e(model.kind)}); weights SHA-256
 {e(model.weights_sha256 or "n/a")}. Generated {time.strftime("%Y-%m-%d %H:%M")}. Each map is computed in
 model-input space; the heatmap is resized onto the image for display.</p>
-{"".join(sections) or "<p>No input could be processed.</p>"}</body></html>"""
-    if sections:
-        atomic_write_bytes(index, page.encode("utf-8"), overwrite=True)
+{"".join(sections)}</body></html>"""
+    try:
+        planner.write(index_plan, {"index.html": page.encode("utf-8", errors="backslashreplace")})
+    except UserFacingError as exc:
+        _err(str(exc))
+        return EXIT_INPUT_FAILED
     return code

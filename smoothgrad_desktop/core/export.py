@@ -29,6 +29,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from .errors import ExportError
+from .paths import is_lossless_text, name_record, printable
 
 __all__ = [
     "ExportError",
@@ -277,8 +278,10 @@ def npy_bytes(arr: np.ndarray) -> bytes:
 
 def _jsonable(o: Any) -> Any:
     """Plain JSON types from numpy scalars/arrays, paths, tuples, sets, enums, dataclasses; NaN/inf -> None."""
-    if o is None or isinstance(o, (bool, str)):
+    if o is None or isinstance(o, bool):
         return o
+    if isinstance(o, str):  # a lone surrogate (a byte of a non-UTF-8 file name) cannot be UTF-8: show it escaped
+        return o if is_lossless_text(o) else printable(o)
     if isinstance(o, int):
         return int(o)
     if isinstance(o, float):
@@ -304,7 +307,7 @@ def _jsonable(o: Any) -> Any:
         except TypeError:
             return vals
     if isinstance(o, os.PathLike):
-        return os.fspath(o)
+        return name_record(o)
     if isinstance(o, (_dt.datetime, _dt.date, _dt.time)):
         return o.isoformat()
     if dataclasses.is_dataclass(o) and not isinstance(o, type):

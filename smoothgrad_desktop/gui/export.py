@@ -15,7 +15,7 @@ import logging
 import os
 import time
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Callable, Iterable, Mapping
 
 import numpy as np
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice
@@ -23,6 +23,7 @@ from PySide6.QtGui import QImage
 
 from ..core.errors import ExportError
 from ..core.export import json_bytes, npy_bytes, png_bytes, write_group
+from ..core.outputs import check_not_inputs
 from ..core.views import heatmap_rgba, overlay_rgb
 from .params import Params
 
@@ -257,11 +258,15 @@ def existing(files: Mapping[Path, bytes]) -> list[Path]:
     return [p for p in files if os.path.lexists(p)]
 
 
-def write_files(files: Mapping[Path, bytes], confirm: Confirm | None = None) -> list[Path]:
+def write_files(files: Mapping[Path, bytes], confirm: Confirm | None = None,
+                protected: Iterable[str | os.PathLike[str] | None] = ()) -> list[Path]:
     """Write the group all-or-nothing. Existing targets are replaced only when ``confirm(existing)`` says so,
-    else :class:`ExportCancelled`. Failures raise :class:`ExportError` (one line) and leave nothing behind."""
+    else :class:`ExportCancelled`. A target that is one of ``protected`` (the app's inputs: images, model and
+    weights files) is refused before anything is asked or written (:func:`core.outputs.check_not_inputs`).
+    Failures raise :class:`ExportError` (one line) and leave nothing behind."""
     if not files:
         raise ExportError("nothing to export")
+    check_not_inputs(files, [p for p in protected if p is not None])
     present = existing(files)
     for p in present:
         if os.path.isdir(p):
@@ -278,7 +283,7 @@ def write_files(files: Mapping[Path, bytes], confirm: Confirm | None = None) -> 
 
 
 def write_all(folder: str | os.PathLike[str], build: Callable[[Path], dict[Path, bytes]],
-              confirm: Confirm | None = None) -> list[Path]:
+              confirm: Confirm | None = None, protected: Iterable[str | os.PathLike[str] | None] = ()) -> list[Path]:
     """Create ``folder`` if needed and write ``build(folder)`` into it; a folder this call created is removed
     again when the export fails or is declined, so nothing partial is left."""
     folder = Path(folder)
@@ -292,7 +297,7 @@ def write_all(folder: str | os.PathLike[str], build: Callable[[Path], dict[Path,
     elif not folder.is_dir():
         raise ExportError(f"{folder} exists and is not a folder")
     try:
-        return write_files(build(folder), confirm)
+        return write_files(build(folder), confirm, protected)
     except BaseException:
         if created:
             try:

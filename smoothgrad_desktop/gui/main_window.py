@@ -27,7 +27,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QAction, QGuiApplication, QImage, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView, QCheckBox, QDockWidget, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
-    QListView, QMainWindow, QMessageBox, QProgressBar, QPushButton, QScrollArea, QSizePolicy, QSplitter,
+    QListView, QMainWindow, QMessageBox, QProgressBar, QPushButton, QScrollArea, QSizePolicy, QSplitter, QStatusBar,
     QTableView, QTabWidget, QVBoxLayout, QWidget,
 )
 
@@ -36,6 +36,7 @@ from ..core import experiments as ex
 from ..core.errors import ExportError, UserFacingError
 from ..core.explain import versions
 from ..core.images import SUPPORTED_SUFFIXES, image_from_pil
+from ..core.paths import printable
 from ..core.resources import sample_images
 from . import display
 from . import export as gx
@@ -422,6 +423,7 @@ class MainWindow(TrustMixin, QMainWindow):
         return box
 
     def _build_status(self) -> None:
+        self.setStatusBar(PrintableStatusBar(self))
         self.device_label = QLabel("device: –")
         self.device_label.setToolTip("Where the computation runs")
         self.model_label = QLabel("model: loading…")
@@ -508,7 +510,7 @@ class MainWindow(TrustMixin, QMainWindow):
     def load_model(self) -> None:
         key = self.params.model_key()
         self._loading_key = key
-        self.model_label.setText(f"model: loading {self.params.model}…")
+        self.model_label.setText(printable(f"model: loading {self.params.model}…", limit=120))
         job = Job("load", options={"spec": self.params.model, "weights": self.params.weights,
                                    "device": self.params.device})
         self._submit(job)
@@ -806,7 +808,7 @@ class MainWindow(TrustMixin, QMainWindow):
         self._failed_key = None
         self._difference_image = None
         self.device_label.setText(f"device: {info.device_text}")
-        self.model_label.setText(f"model: {info.name}")
+        self.model_label.setText(printable(f"model: {info.name}"))
         self.model_label.setToolTip("; ".join((info.name, info.kind, *info.notes)))
         self.editor.set_labels(info.labels)
         self.statusBar().showMessage(f"Loaded {info.name} on {info.device} in {info.seconds:.2f} s", 5000)
@@ -1223,7 +1225,7 @@ class MainWindow(TrustMixin, QMainWindow):
     @Slot(str)
     def show_error(self, message: str) -> None:
         """A one-line message in the status bar and under the progress bar; the app stays usable."""
-        line = " ".join(str(message).split())
+        line = printable(" ".join(str(message).split()))
         log.info("message shown: %s", line)
         self.message_label.setText(f"<span style='color:#c0392b'>{_html_escape(line)}</span>")
         self.message_label.setToolTip(line)
@@ -1285,7 +1287,14 @@ class MainWindow(TrustMixin, QMainWindow):
             if image is None:
                 raise ExportError(f"the {TAB_TITLES[kind]} figure has not been computed yet")
             files = gx.figure_files(path, image)
-        return gx.write_files(files, self._confirm_replace)
+        return gx.write_files(files, self._confirm_replace, self._inputs())
+
+    def _inputs(self) -> list:
+        """Every file the app reads (open images, model and weights files): exports never write over them."""
+        paths = [e.path for e in self.images.entries() if e.path is not None]
+        if self.model_info is not None:
+            paths.append(getattr(self.model_info, "weights_path", None))
+        return paths
 
     def export_all_to(self, folder: str | os.PathLike[str]) -> list[Path]:
         if self.current is None:
@@ -1293,7 +1302,7 @@ class MainWindow(TrustMixin, QMainWindow):
         figures = {k: self._figure(k) for k in (*EXPERIMENTS, "convergence")}
         return gx.write_all(folder, lambda f: gx.all_files(f, self.current, self.params, figures=figures,
                                                             grid_outcome=self.outcomes.get("grid")),
-                            self._confirm_replace)
+                            self._confirm_replace, self._inputs())
 
     def _export_suggestion(self, kind: str) -> str:
         base = gx.default_stem(self.current) if self.current is not None else "smoothgrad"
@@ -1378,6 +1387,14 @@ class MainWindow(TrustMixin, QMainWindow):
 
 
 _keep_alive: list = []
+
+
+class PrintableStatusBar(QStatusBar):
+    """The status bar: every message is made one printable line (:func:`core.paths.printable`), so a file name
+    with control characters, bidirectional overrides or undecodable bytes shows as escapes, never as layout."""
+
+    def showMessage(self, text: str, timeout: int = 0) -> None:  # noqa: N802 - Qt's name
+        super().showMessage(printable(" ".join(str(text).split())), timeout)
 
 
 def _html_escape(text: str) -> str:

@@ -103,6 +103,7 @@ class ModelInfo:
     seconds: float
     weights_arg: str | None = None  # what the model was loaded with (for session files)
     weights_sha256: str | None = None
+    weights_path: str | None = None  # the file the weights (or the TorchScript/export program) were read from
 
 
 @dataclass
@@ -353,7 +354,8 @@ class Worker(QObject):
         return ModelInfo(spec=model.spec, name=model.name, kind=model.kind, labels=tuple(model.labels),
                          device=str(model.device), device_text=describe_device(model.device),
                          guided_ok=model.guided_ok, notes=tuple(model.notes), seconds=time.perf_counter() - t0,
-                         weights_arg=model.weights_arg, weights_sha256=model.weights_sha256)
+                         weights_arg=model.weights_arg, weights_sha256=model.weights_sha256,
+                         weights_path=str(model.weights_path) if model.weights_path is not None else None)
 
     def _job_explain(self, job: Job) -> ExplainOutcome:
         model, prepared, state = self._prepare(job)

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QApplication, QStyle
 
 from ...core.errors import UserFacingError
 from ...core.images import InputImage, is_supported, load_input
+from ...core.paths import printable
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +143,7 @@ class ImageListModel(QAbstractListModel):
             return None
         e = self._entries[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
-            return e.name
+            return printable(e.name)
         if role == Qt.ItemDataRole.DecorationRole:
             if e.error:
                 return QApplication.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
@@ -150,7 +151,7 @@ class ImageListModel(QAbstractListModel):
                 self._request_thumbnail(e)
             return e.thumb
         if role == Qt.ItemDataRole.ToolTipRole:
-            lines = [str(e.path) if e.path else e.name]
+            lines = [printable(str(e.path) if e.path else e.name)]
             if e.error:
                 lines.append(e.error)
             lines.extend(e.notes)
