@@ -619,3 +619,35 @@ def test_broken_safetensors_files_are_one_line(tmp_path, content):
             load_model(spec, str(path), device="cpu")
         message = str(info.value)
         assert message.startswith("broken.safetensors: ") and "\n" not in message
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Paths from outside: one resolver, printable names
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def test_model_folders_and_weights_files_go_through_the_path_resolver(zoo, tmp_path, monkeypatch):
+    import shutil
+
+    real = tmp_path / "models" / "vit"
+    shutil.copytree(zoo["hf_vit"], real)
+    (tmp_path / "links").mkdir()
+    (tmp_path / "links" / "current").symlink_to(real, target_is_directory=True)
+    monkeypatch.chdir(tmp_path / "models")
+    model = load_model("../links/current", device="cpu")  # relative, through '..' and a symlink
+    assert model.weights_path == real.resolve() / "model.safetensors"
+    weights = tmp_path / "w" / "resnet.safetensors"
+    weights.parent.mkdir()
+    shutil.copy(zoo["timm_resnet"][1], weights)
+    model = load_model("timm:test_resnet", "../w/./resnet.safetensors", device="cpu")
+    assert model.weights_path == weights.resolve()
+
+
+def test_hostile_folder_names_are_printed_on_one_line(tmp_path, capsys, zoo):
+    folder = tmp_path / "evil\x1b[2J\nname"
+    folder.mkdir()
+    (folder / "config.json").write_text("{not json")
+    rc = main(["compute", str(zoo["image"]), "--out", str(tmp_path / "o"), "--model", str(folder)])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and "\x1b" not in err
+    assert "evil\\x1b[2J\\nname" in err and "config.json" in err

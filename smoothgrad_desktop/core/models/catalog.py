@@ -84,8 +84,10 @@ def remember(spec: str, weights: str | None) -> None:
     spec_is_path = _is_path(spec) and not spec.startswith(("timm:", "hf:"))
     if not spec_is_path and not _is_path(weights):
         return
-    entry = {"spec": str(Path(spec).expanduser().resolve()) if spec_is_path else spec,
-             "weights": str(Path(weights).expanduser().resolve()) if _is_path(weights) else weights}
+    from ..paths import resolve_path
+
+    entry = {"spec": str(resolve_path(spec)) if spec_is_path else spec,
+             "weights": str(resolve_path(weights)) if _is_path(weights) else weights}
     entries = [entry] + [e for e in recent_models() if e != entry]
     path = _recent_path()
     try:

@@ -19,13 +19,14 @@ import torch
 from torch import nn
 
 from ..errors import ModelLoadError
+from ..paths import display_name, printable
 from .base import ImagePipeline, LoadedModel, TransformPipeline, sha256_file
 from .hub import config_sha256, import_transformers, weights_file
 
 
 def _first_line(exc: BaseException) -> str:
     lines = str(exc).strip().splitlines()
-    return (lines[0] if lines else type(exc).__name__)[:200]
+    return printable(lines[0] if lines else type(exc).__name__, limit=200)
 
 
 class LogitsModule(nn.Module):
@@ -132,10 +133,10 @@ def _weights_digest(folder: Path) -> tuple[Path | None, str | None]:
 
 def load_transformers_folder(folder: Path, device: torch.device, spec: str, display: str | None = None) -> LoadedModel:
     transformers = import_transformers()
-    display = display or folder.name
+    display = display or display_name(folder)
     weights_path, weights_sha = _weights_digest(folder)
     if weights_path is None:
-        raise ModelLoadError(f"{display}: no weights in {folder} (looked for model.safetensors, "
+        raise ModelLoadError(f"{display}: no weights in {printable(folder)} (looked for model.safetensors, "
                              f"model.safetensors.index.json and pytorch_model.bin)")
     try:
         config = transformers.AutoConfig.from_pretrained(str(folder), local_files_only=True, trust_remote_code=False)
@@ -156,7 +157,7 @@ def load_transformers_folder(folder: Path, device: torch.device, spec: str, disp
         processor = _default_processor(transformers, config)
         if processor is None:
             raise ModelLoadError(f"{display}: no preprocessor_config.json, and transformers has no default image "
-                                 f"processor for model type {config.model_type!r}; copy that file too")
+                                 f"processor for model type {printable(config.model_type)!r}; copy that file too")
         notes.append(f"no preprocessor_config.json: transformers' default {type(processor).__name__} for "
                      f"{config.model_type}, sized from config.json")
     channels = int(getattr(config, "num_channels", 3) or 3)

@@ -147,17 +147,20 @@ def weights_file(folder: Path) -> Path | None:
     return None
 
 
-def read_config(folder: Path) -> dict:
+def read_config(folder: Path, display: str | None = None) -> dict:
+    from ..paths import display_name, printable
+
+    display = display or display_name(folder)
     path = folder / "config.json"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ModelLoadError(f"{folder.name}: no config.json in this folder (expected a transformers "
+        raise ModelLoadError(f"{display}: no config.json in this folder (expected a transformers "
                              f"save_pretrained or timm layout)") from None
     except (OSError, ValueError, UnicodeDecodeError) as exc:
-        raise ModelLoadError(f"{path.name}: cannot read model configuration ({exc})") from exc
+        raise ModelLoadError(f"config.json in {display}: cannot read it ({printable(exc, limit=200)})") from exc
     if not isinstance(data, dict):
-        raise ModelLoadError(f"{path.name}: model configuration must be a JSON object")
+        raise ModelLoadError(f"config.json in {display}: must be a JSON object")
     return data
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 
 from ..errors import ModelLoadError
+from ..paths import display_name, printable, resolve_path
 from .base import LoadedModel
 from .hub import cached_snapshot, config_kind, hf_cache_dir, read_config, repo_folder_name, valid_repo_id
 
@@ -25,18 +26,20 @@ def is_library_spec(spec: str) -> bool:
 def resolve_hf(repo_id: str) -> Path:
     """The snapshot folder of ``repo_id`` in the local Hugging Face cache, or one line naming where it looked."""
     if not valid_repo_id(repo_id):
-        raise ModelLoadError(f"hf:{repo_id}: not a repository name (expected hf:ORG/NAME)")
+        raise ModelLoadError(f"hf:{printable(repo_id)}: not a repository name (expected hf:ORG/NAME)")
     folder = cached_snapshot(repo_id)
     if folder is None:
         raise ModelLoadError(
             f"hf:{repo_id} is not in the local Hugging Face cache: looked in "
-            f"{hf_cache_dir() / repo_folder_name(repo_id)}; copy the repository folder there (or set HF_HUB_CACHE), "
+            f"{printable(hf_cache_dir() / repo_folder_name(repo_id))}; copy the repository folder there (or set "
+            f"HF_HUB_CACHE), "
             f"or pass the model folder itself; nothing is downloaded")
     return folder
 
 
 def load_folder(folder: Path, device: torch.device, spec: str, display: str | None = None) -> LoadedModel:
-    config = read_config(folder)
+    display = display or display_name(folder)
+    config = read_config(folder, display)
     kind = config_kind(config)
     if kind == "timm":
         from .timm_models import load_timm_folder
@@ -46,7 +49,7 @@ def load_folder(folder: Path, device: torch.device, spec: str, display: str | No
         from .hf_models import load_transformers_folder
 
         return load_transformers_folder(folder, device, spec, display)
-    raise ModelLoadError(f"{display or folder.name}: config.json is neither a timm nor a transformers model "
+    raise ModelLoadError(f"{display}: config.json is neither a timm nor a transformers model "
                          f"configuration")
 
 
@@ -61,4 +64,4 @@ def load_library_model(spec: str, weights: str | None, device: torch.device) -> 
     if spec.startswith(HF_PREFIX):
         repo_id = spec[len(HF_PREFIX):].strip()
         return load_folder(resolve_hf(repo_id), device, spec, display=repo_id)
-    return load_folder(Path(spec), device, spec)
+    return load_folder(resolve_path(spec), device, spec)

@@ -26,6 +26,7 @@ from pathlib import Path
 import torch
 
 from ..errors import ModelLoadError
+from ..paths import display_name, printable, resolve_path
 from .base import ImagePipeline, LoadedModel, TransformPipeline, sha256_file
 from .hub import cached_snapshot, config_sha256, hf_cache_dir, import_timm, repo_folder_name, weights_file
 from .weights import load_state_dict_file
@@ -35,7 +36,7 @@ _PIL_INTERPOLATION = {"nearest": 0, "lanczos": 1, "bilinear": 2, "bicubic": 3, "
 
 def _first_line(exc: BaseException) -> str:
     lines = str(exc).strip().splitlines()
-    return (lines[0] if lines else type(exc).__name__)[:200]
+    return printable(lines[0] if lines else type(exc).__name__, limit=200)
 
 
 def _cfg_dict(cfg) -> dict:
@@ -162,7 +163,8 @@ def load_timm(name: str, weights: str | None, device: torch.device) -> LoadedMod
     name = name.strip()
     spec = f"timm:{name}"
     if not name or not timm.is_model(name):
-        raise ModelLoadError(f"unknown timm model {name!r}: see timm.list_models() for the architecture names")
+        raise ModelLoadError(f"unknown timm model {printable(name)!r}: see timm.list_models() for the architecture "
+                             f"names")
     try:
         base_cfg = _cfg_dict(timm.models.get_pretrained_cfg(name))
     except RuntimeError as exc:  # an unknown pretrained tag
@@ -175,19 +177,19 @@ def load_timm(name: str, weights: str | None, device: torch.device) -> LoadedMod
         return _finish(timm, model, device, spec=spec, name=f"{name} (random weights)", base_cfg=base_cfg,
                        weights_path=None, notes=notes, source=source)
     if weights:
-        path = Path(weights).expanduser()
-        label = f"{name} ({path.name})"
+        path = resolve_path(weights)
+        label = f"{name} ({display_name(path)})"
     else:
         path, looked = _pretrained_location(timm, name, base_cfg)
         if path is None:
-            where = " and ".join(str(p) for p in looked) or "nowhere (timm lists no pretrained file for it)"
+            where = " and ".join(printable(p) for p in looked) or "nowhere (timm lists no pretrained file for it)"
             raise ModelLoadError(
                 f"weights for {spec} not found: looked in {where}; copy the model's files there, or pass "
                 f"--weights FILE (.safetensors or state_dict) or --weights random; nothing is downloaded")
         label = f"{name} (pretrained, local cache)"
     state = load_state_dict_file(path)
     classes = _classifier_classes(state, base_cfg) or base_cfg.get("num_classes") or 1000
-    model = _create(timm, name, f"{path.name}: weights do not fit timm model {name}", pretrained=True,
+    model = _create(timm, name, f"{display_name(path)}: weights do not fit timm model {name}", pretrained=True,
                     num_classes=classes, pretrained_cfg_overlay={"state_dict": state, "num_classes": classes})
     del state
     return _finish(timm, model, device, spec=spec, name=label, base_cfg=base_cfg, weights_path=path, notes=notes,
@@ -198,18 +200,19 @@ def load_timm_folder(folder: Path, config: dict, device: torch.device, spec: str
                      display: str | None = None) -> LoadedModel:
     """A folder in timm's hub layout (``config.json`` + ``model.safetensors``)."""
     timm = import_timm()
-    display = display or folder.name
+    display = display or display_name(folder)
     path = weights_file(folder)
     if path is None:
         raise ModelLoadError(f"{display}: no weights in this folder (looked for model.safetensors and "
-                             f"pytorch_model.bin in {folder})")
+                             f"pytorch_model.bin in {printable(folder)})")
     architecture = str(config.get("architecture"))
     if not timm.is_model(architecture):
-        raise ModelLoadError(f"{display}: unknown timm architecture {architecture!r} in config.json "
+        raise ModelLoadError(f"{display}: unknown timm architecture {printable(architecture)!r} in config.json "
                              f"(timm {timm.__version__})")
     state = load_state_dict_file(path)
     # timm's own reader of this layout (pretrained_cfg, model_args, labels), weights handed over in memory
-    model = _create(timm, f"local-dir:{folder}", f"{path.name}: weights do not fit {architecture}", pretrained=True,
+    model = _create(timm, f"local-dir:{folder}", f"{display_name(path)}: weights do not fit {printable(architecture)}",
+                    pretrained=True,
                     pretrained_cfg_overlay={"state_dict": state, "source": "", "file": None})
     del state
     base_cfg = _cfg_dict(getattr(model, "pretrained_cfg", None))
