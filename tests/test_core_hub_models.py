@@ -450,6 +450,8 @@ def test_random_timm_model_needs_no_files(zoo, hf_cache):
     ("hf:acme/missing", "models--acme--missing"),
     ("hf:../etc", "not a repository name"),
     ("timm:no_such_model_anywhere", "unknown timm model"),
+    ("timm:hf-hub:timm/resnet18.a1_in1k", "not a timm model name"),
+    ("timm:local-dir:/tmp", "not a timm model name"),
 ])
 def test_bad_library_specs_are_one_line(hf_cache, spec, fragment):
     with pytest.raises(ModelLoadError) as info:

@@ -162,6 +162,9 @@ def load_timm(name: str, weights: str | None, device: torch.device) -> LoadedMod
     timm = import_timm()
     name = name.strip()
     spec = f"timm:{name}"
+    if ":" in name or "/" in name:  # timm's own hf-hub:/local-dir: sources would reach for the hub or a path
+        raise ModelLoadError(f"timm:{printable(name)}: not a timm model name; use hf:ORG/NAME for a repository in "
+                             f"the local Hugging Face cache, or the model folder itself")
     if not name or not timm.is_model(name):
         raise ModelLoadError(f"unknown timm model {printable(name)!r}: see timm.list_models() for the architecture "
                              f"names")
@@ -190,7 +193,10 @@ def load_timm(name: str, weights: str | None, device: torch.device) -> LoadedMod
     state = load_state_dict_file(path)
     classes = _classifier_classes(state, base_cfg) or base_cfg.get("num_classes") or 1000
     model = _create(timm, name, f"{display_name(path)}: weights do not fit timm model {name}", pretrained=True,
-                    num_classes=classes, pretrained_cfg_overlay={"state_dict": state, "num_classes": classes})
+                    num_classes=classes,
+                    # the state dict outranks every other source, and source="" keeps an 'hf-hub' config from
+                    # sending timm to the hub client
+                    pretrained_cfg_overlay={"state_dict": state, "num_classes": classes, "source": ""})
     del state
     return _finish(timm, model, device, spec=spec, name=label, base_cfg=base_cfg, weights_path=path, notes=notes,
                    source=source)
