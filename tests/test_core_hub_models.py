@@ -653,3 +653,38 @@ def test_hostile_folder_names_are_printed_on_one_line(tmp_path, capsys, zoo):
     err = capsys.readouterr().err
     assert rc == 2 and err.count("\n") == 1 and "\x1b" not in err
     assert "evil\\x1b[2J\\nname" in err and "config.json" in err
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The class-token fast path for Vision Transformers
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def test_class_token_vit_gives_the_same_scores_and_input_gradients():
+    from smoothgrad_desktop.core.models.vit_fast import ClassTokenViT, class_token_vit
+
+    vit = tiny_timm("test_vit", 11, num_classes=6).requires_grad_(False)
+    fast, note = class_token_vit(vit, (3, 160, 160))
+    assert isinstance(fast, ClassTokenViT) and note
+    x = torch.randn(3, 3, 160, 160)
+    with torch.no_grad():
+        torch.testing.assert_close(fast(x), vit(x), rtol=1e-5, atol=1e-6)
+    for target in (0, 5):
+        xa = x.clone().requires_grad_(True)
+        xb = x.clone().requires_grad_(True)
+        (ga,) = torch.autograd.grad(fast(xa)[:, target].sum(), xa)
+        (gb,) = torch.autograd.grad(vit(xb)[:, target].sum(), xb)
+        assert_close_rel(ga.numpy(), gb.numpy())
+
+
+def test_class_token_vit_leaves_other_models_alone(monkeypatch):
+    from smoothgrad_desktop.core.models import vit_fast
+
+    pooled = tiny_timm("test_vit", 12, global_pool="avg").requires_grad_(False)  # reads every token
+    assert vit_fast.class_token_vit(pooled, (3, 160, 160)) == (pooled, None)
+    convnext = tiny_timm("test_convnext", 13).requires_grad_(False)
+    assert vit_fast.class_token_vit(convnext, (3, 160, 160)) == (convnext, None)
+    # a wrapper that does not reproduce the model's scores is not used (the load-time check)
+    vit = tiny_timm("test_vit", 14).requires_grad_(False)
+    monkeypatch.setattr(vit_fast, "_last_block_class_token", lambda block, x: block(x)[:, 1:2])
+    assert vit_fast.class_token_vit(vit, (3, 160, 160)) == (vit, None)

@@ -29,6 +29,7 @@ from ..errors import ModelLoadError
 from ..paths import display_name, printable, resolve_path
 from .base import ImagePipeline, LoadedModel, TransformPipeline, sha256_file
 from .hub import cached_snapshot, config_sha256, hf_cache_dir, import_timm, repo_folder_name, weights_file
+from .vit_fast import class_token_vit
 from .weights import load_state_dict_file
 
 _PIL_INTERPOLATION = {"nearest": 0, "lanczos": 1, "bilinear": 2, "bicubic": 3, "box": 4, "hamming": 5}
@@ -124,11 +125,14 @@ def _finish(timm, model: torch.nn.Module, device: torch.device, *, spec: str, na
     model = model.to(device)
     pipeline, data_cfg = pipeline_for(timm, model)
     labels = labels_for(timm, model, base_cfg)
+    module, prepared = class_token_vit(model, tuple(int(v) for v in data_cfg["input_size"]))
+    if prepared:
+        notes = [*notes, prepared]
     source = {"library": "timm", "version": timm.__version__, **source,
               "num_classes": int(getattr(model, "num_classes", 0) or 0),
               "data_config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in data_cfg.items()}}
     return LoadedModel(
-        spec=spec, kind="timm", name=name, module=model, device=device, labels=labels, pipeline=pipeline,
+        spec=spec, kind="timm", name=name, module=module, device=device, labels=labels, pipeline=pipeline,
         weights_path=weights_path, weights_sha256=sha256_file(weights_path) if weights_path else None,
         notes=notes, source=source,
     )
