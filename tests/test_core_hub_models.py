@@ -684,7 +684,38 @@ def test_class_token_vit_leaves_other_models_alone(monkeypatch):
     assert vit_fast.class_token_vit(pooled, (3, 160, 160)) == (pooled, None)
     convnext = tiny_timm("test_convnext", 13).requires_grad_(False)
     assert vit_fast.class_token_vit(convnext, (3, 160, 160)) == (convnext, None)
-    # a wrapper that does not reproduce the model's scores is not used (the load-time check)
+    # a wrapper that does not reproduce the model's scores, or only its scores, is not used (the load-time check)
     vit = tiny_timm("test_vit", 14).requires_grad_(False)
-    monkeypatch.setattr(vit_fast, "_last_block_class_token", lambda block, x: block(x)[:, 1:2])
+    with monkeypatch.context() as m:
+        m.setattr(vit_fast, "_block", lambda block, x, class_token_only=False: block(x)[:, 1:2]
+                  if class_token_only else block(x))
+        assert vit_fast.class_token_vit(vit, (3, 160, 160)) == (vit, None)
+    backward = vit_fast._SplitQKV.backward
+
+    def doubled(ctx, *grads):
+        dh, *rest = backward(ctx, *grads)
+        return (2 * dh, *rest)
+
+    monkeypatch.setattr(vit_fast._SplitQKV, "backward", staticmethod(doubled))
     assert vit_fast.class_token_vit(vit, (3, 160, 160)) == (vit, None)
+
+
+def test_split_qkv_projection_has_the_gradients_of_the_fused_one():
+    from smoothgrad_desktop.core.models.vit_fast import _SplitQKV
+
+    torch.manual_seed(0)
+    h = torch.randn(2, 5, 8, dtype=torch.float64, requires_grad=True)
+    weight = torch.randn(12, 8, dtype=torch.float64, requires_grad=True)
+    bias = torch.randn(12, dtype=torch.float64, requires_grad=True)
+    q, k, v = _SplitQKV.apply(h, weight, bias, 4)
+    ref = torch.nn.functional.linear(h, weight, bias)
+    torch.testing.assert_close(torch.cat([q, k, v], -1), ref)
+    w = torch.randn(3, 2, 5, 4, dtype=torch.float64)
+    ours = torch.autograd.grad((q * w[0]).sum() + (k * w[1]).sum() + (v * w[2] * v).sum(), (h, weight, bias))
+    qr, kr, vr = ref[..., :4], ref[..., 4:8], ref[..., 8:]
+    theirs = torch.autograd.grad((qr * w[0]).sum() + (kr * w[1]).sum() + (vr * w[2] * vr).sum(), (h, weight, bias))
+    for a, b in zip(ours, theirs):
+        torch.testing.assert_close(a, b)
+    # an output that is not used gets no gradient: the others still flow
+    (gh,) = torch.autograd.grad(_SplitQKV.apply(h, weight, bias, 4)[1].sum(), h)
+    torch.testing.assert_close(gh, weight[4:8].sum(0).expand_as(h))
