@@ -719,3 +719,19 @@ def test_split_qkv_projection_has_the_gradients_of_the_fused_one():
     # an output that is not used gets no gradient: the others still flow
     (gh,) = torch.autograd.grad(_SplitQKV.apply(h, weight, bias, 4)[1].sum(), h)
     torch.testing.assert_close(gh, weight[4:8].sum(0).expand_as(h))
+
+
+def test_prepared_vit_runs_under_bf16_autocast():
+    """The engine's bf16 precision autocasts the forward pass; the prepared ViT's own backward must follow."""
+    from smoothgrad_desktop.core.models.vit_fast import class_token_vit
+    from smoothgrad_desktop.core.smoothing import SmoothingConfig, smooth_attribution
+
+    vit = tiny_timm("test_vit", 15).requires_grad_(False)
+    fast, note = class_token_vit(vit, (3, 160, 160))
+    assert note
+    x = torch.randn(3, 160, 160)
+    bf16 = smooth_attribution(fast, x, 1, SmoothingConfig(n_samples=4, batch_size=4, precision="bf16"))
+    fp32 = smooth_attribution(fast, x, 1, SmoothingConfig(n_samples=4, batch_size=4))
+    assert bf16.fidelity is not None and np.isfinite(bf16.mean).all()
+    if bf16.precision == "bf16":  # kept by the gate: close to fp32
+        assert np.corrcoef(bf16.mean.ravel(), fp32.mean.ravel())[0, 1] > 0.9

@@ -49,19 +49,23 @@ class _SplitQKV(torch.autograd.Function):
     def backward(ctx, gq, gk, gv):
         h, weight = ctx.saved_tensors
         width = ctx.width
-        grads = [torch.zeros(*h.shape[:-1], width, dtype=h.dtype, device=h.device) if g is None else g
+        # under autocast the outputs (and so their gradients) are in the autocast dtype: compute in that dtype, as
+        # autocast's own linear backward does, and hand back each gradient in its input's dtype
+        dtype = next((g.dtype for g in (gq, gk, gv) if g is not None), h.dtype)
+        grads = [torch.zeros(*h.shape[:-1], width, dtype=dtype, device=h.device) if g is None else g.to(dtype)
                  for g in (gq, gk, gv)]
         flat = [g.reshape(-1, width) for g in grads]
+        w = weight.to(dtype)
         dh = dw = db = None
         if ctx.needs_input_grad[0]:
-            dh = torch.mm(flat[0], weight[:width])
-            dh.addmm_(flat[1], weight[width:2 * width])
-            dh.addmm_(flat[2], weight[2 * width:])
-            dh = dh.view(h.shape)
+            dh = torch.mm(flat[0], w[:width])
+            dh.addmm_(flat[1], w[width:2 * width])
+            dh.addmm_(flat[2], w[2 * width:])
+            dh = dh.view(h.shape).to(h.dtype)
         if ctx.needs_input_grad[1] or ctx.needs_input_grad[2]:
             g = torch.cat(flat, dim=1)
-            dw = g.t().mm(h.reshape(-1, h.shape[-1])) if ctx.needs_input_grad[1] else None
-            db = g.sum(0) if ctx.needs_input_grad[2] else None
+            dw = g.t().mm(h.reshape(-1, h.shape[-1]).to(dtype)).to(weight.dtype) if ctx.needs_input_grad[1] else None
+            db = g.sum(0).to(weight.dtype) if ctx.needs_input_grad[2] else None
         return dh, dw, db, None
 
 
