@@ -582,6 +582,7 @@ _SHUTDOWN_SCRIPT = textwrap.dedent("""
 
         def stuck(*args, **kwargs):
             if STUCK["on"]:
+                STUCK["inside"] = True  # the worker is inside the batch now (set from the worker thread)
                 time.sleep(30)
             return gradient(*args, **kwargs)
 
@@ -600,9 +601,9 @@ _SHUTDOWN_SCRIPT = textwrap.dedent("""
                 self.set_params(replace(self.params, n_samples=N, model=MODEL, weights=WEIGHTS, method=METHOD))
                 self.run_now()
             elif phase["step"] == 1 and STUCK["on"] and METHOD_ARG == "stuck":
-                if self.progress.format() == "explain…" and "seen" not in phase:  # the worker started the run
+                if STUCK.get("inside") and "seen" not in phase:  # the worker is inside its first batch
                     phase["seen"] = time.time()
-                if "seen" in phase and time.time() - phase["seen"] > 0.3:  # and is inside its first batch
+                if "seen" in phase and time.time() - phase["seen"] > 0.1:
                     phase["step"] = 2
                     print(f"CLOSING {time.time():.4f} 0/{N}", file=sys.stderr, flush=True)
                     self.close()
