@@ -21,7 +21,9 @@ from pathlib import Path
 import torch
 
 from ..errors import ModelLoadError
+from ..paths import display_name, printable
 from .base import ImagePipeline, LoadedModel, sha256_file
+from .pt2 import load_export
 
 SCRIPT_SUFFIXES = (".pt", ".pth", ".ts", ".torchscript", ".jit")
 EXPORT_SUFFIXES = (".pt2",)
@@ -64,24 +66,43 @@ def load_model_file(path: Path, device: torch.device) -> LoadedModel:
         raise ModelLoadError(f"{path.name}: is a folder, not a model file")
     if not path.is_file():
         raise ModelLoadError(f"{path}: model file not found")
-    exported = path.suffix.lower() in EXPORT_SUFFIXES
+    exported = path.suffix.lower() in EXPORT_SUFFIXES or _is_export_archive(path)
+    if exported:
+        module = load_export(path)  # inspected first: nothing is unpickled beyond weights_only, no eval, no exec
+        kind = "export"
+    else:
+        module, kind = _load_script(path), "torchscript"
+    return _finish(path, module, kind, device)
+
+
+def _is_export_archive(path: Path) -> bool:
+    """True for a zip that looks like a torch.export archive whatever its name (``archive_format`` inside, or the
+    old layout's ``serialized_exported_program.json``): it then goes through the export inspection, never
+    through ``torch.jit.load``."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = zf.namelist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return False
+    return any(n == "archive_format" or n.endswith("/archive_format") or n == "serialized_exported_program.json"
+               for n in names)
+
+
+def _load_script(path: Path):
     try:
         with warnings.catch_warnings():
             # torch marks TorchScript deprecated; the user chose this file, the notice is not theirs to act on
             warnings.simplefilter("ignore", FutureWarning)
             warnings.simplefilter("ignore", DeprecationWarning)
-            if exported:
-                program = torch.export.load(str(path))
-                module = program.module()
-                kind = "export"
-            else:
-                module = torch.jit.load(str(path), map_location="cpu")
-                kind = "torchscript"
+            return torch.jit.load(str(path), map_location="cpu")
     except (RuntimeError, ValueError, OSError, zipfile.BadZipFile, KeyError, AttributeError, TypeError) as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-        what = "a torch.export program (.pt2)" if exported else "a TorchScript model"
-        raise ModelLoadError(f"{path.name}: not {what} ({first}); a plain state_dict needs an architecture "
-                             f"name with --weights") from exc
+        raise ModelLoadError(f"{display_name(path)}: not a TorchScript model ({printable(first)}); a plain "
+                             f"state_dict needs an architecture name with --weights") from exc
+
+
+def _finish(path: Path, module, kind: str, device: torch.device) -> LoadedModel:
+    exported = kind == "export"
     try:
         module.eval()
     except (NotImplementedError, RuntimeError):  # exported GraphModules may refuse mode switches
