@@ -23,6 +23,7 @@ from pathlib import Path
 from .errors import UserFacingError
 from .export import atomic_write_bytes, json_bytes
 from .models.base import sha256_file
+from .paths import display_name, printable, resolve_path
 from .smoothing import SmoothingConfig
 
 FORMAT = "smoothgrad-desktop-session"
@@ -68,15 +69,22 @@ class Session:
             config.validate()
             model = data.get("model", {})
             images = list(data.get("images", []))
+            for entry in images:
+                if not isinstance(entry.get("path"), str) or not entry["path"]:
+                    raise ValueError("an image entry has no path")
+            if not isinstance(model.get("spec", "default"), str) or not model.get("spec", "default").strip():
+                raise ValueError("the model spec is not a non-empty string")
+            if model.get("weights") is not None and not isinstance(model.get("weights"), str):
+                raise ValueError("the weights entry is not a string")
             return cls(
-                model_spec=str(model.get("spec", "default")), weights=model.get("weights"),
+                model_spec=str(model.get("spec", "default")), weights=model.get("weights") or None,
                 weights_sha256=model.get("weights_sha256"), device=str(data.get("device", "auto")),
                 target=data.get("target", "predicted"), config=config,
                 images=[str(entry["path"]) for entry in images],
                 image_sha256=[entry.get("sha256") for entry in images],
                 current=int(data.get("current", 0)), display=dict(data.get("display", {})),
             )
-        except (TypeError, ValueError, KeyError) as exc:
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:
             raise SessionError(f"{source}: malformed session ({exc})") from exc
         except UserFacingError as exc:
             raise SessionError(f"{source}: {exc}") from exc
@@ -96,39 +104,40 @@ class Session:
         return cls.from_dict(data, path.name)
 
     def code_model(self) -> Path | None:
-        """The TorchScript / torch.export file the session loads, if any: such a file is code, so the app asks
-        before loading it from a session, and refuses it when its hash changed."""
-        from .models import EMBEDDED_SPECS
-        from .models.scripted import is_model_file
-        from .models.torchvision_models import is_architecture
+        """The TorchScript / torch.export file the session loads, if any, resolved exactly as the loader resolves
+        it (:func:`~.models.code_model_path`): such a file is code, so the app asks before loading it from a
+        session, and refuses it when its hash changed or is missing."""
+        from .models import code_model_path
 
-        spec = self.model_spec
-        if spec in EMBEDDED_SPECS or is_architecture(spec):
-            return None
-        return Path(spec) if (is_model_file(spec) or Path(spec).exists()) else None
+        return code_model_path(self.model_spec)
 
     def code_model_changed(self) -> bool:
+        """True when the session's code model file exists but does not have the hash the session recorded; a
+        missing or null hash counts as changed (nothing vouches for the file)."""
         path = self.code_model()
-        return bool(path is not None and self.weights_sha256 and path.is_file()
-                    and sha256_file(path) != self.weights_sha256)
+        if path is None or not path.is_file():
+            return False
+        return not self.weights_sha256 or sha256_file(path) != self.weights_sha256
 
     def check_files(self) -> list[str]:
         """One line per file that is missing or changed since the session was saved (empty when all match)."""
         problems = []
         code = self.code_model()
         if code is not None and not code.is_file():
-            problems.append(f"{code.name}: model file missing ({code})")
+            problems.append(f"{display_name(code)}: model file missing ({printable(code)})")
         elif self.code_model_changed():
-            problems.append(f"{code.name}: model file changed since the session was saved: not loaded")
+            why = "changed since the session was saved" if self.weights_sha256 else "has no hash in the session"
+            problems.append(f"{display_name(code)}: model file {why}: not loaded")
         for p, digest in zip(self.images, self.image_sha256):
-            path = Path(p)
+            path = resolve_path(p)
             if not path.is_file():
-                problems.append(f"{path.name}: image missing ({path})")
+                problems.append(f"{display_name(path)}: image missing ({printable(path)})")
             elif digest and sha256_file(path) != digest:
-                problems.append(f"{path.name}: image changed since the session was saved")
-        if self.weights and self.weights_sha256 and Path(self.weights).is_file():
-            if sha256_file(Path(self.weights)) != self.weights_sha256:
-                problems.append(f"{Path(self.weights).name}: weights changed since the session was saved")
+                problems.append(f"{display_name(path)}: image changed since the session was saved")
+        if self.weights and self.weights_sha256 and code is None:
+            weights = resolve_path(self.weights)
+            if weights.is_file() and sha256_file(weights) != self.weights_sha256:
+                problems.append(f"{display_name(weights)}: weights changed since the session was saved")
         return problems
 
 

@@ -17,6 +17,7 @@ import torch
 
 from ..devices import resolve_device
 from ..errors import ModelLoadError
+from ..paths import resolve_path
 from .base import Box, ImagePipeline, LoadedModel, sha256_file
 from .embedded import EMBEDDED, load_embedded
 from .scripted import is_model_file, load_model_file
@@ -31,6 +32,18 @@ def load_model(spec: str = "default", weights: str | None = None, device: str | 
     return model
 
 
+def code_model_path(spec: str | None) -> Path | None:
+    """The file a model spec names when it is a program (TorchScript or torch.export), resolved by the one path
+    resolver (:func:`core.paths.resolve_path`: ``~``, relative, ``..``, symlinks); ``None`` for the embedded
+    models and torchvision architectures. The loader, the session's ask-before-loading gate and its hash check,
+    and the app's start-up all use this, so the file that is checked is the file that is loaded."""
+    spec = (spec or "").strip()
+    if not spec or spec in EMBEDDED or is_architecture(spec):
+        return None
+    path = resolve_path(spec)
+    return path if (is_model_file(spec) or path.exists()) else None
+
+
 def _load(spec: str, weights: str | None, device: str | torch.device) -> LoadedModel:
     spec = (spec or "default").strip()
     dev = resolve_device(device)
@@ -40,8 +53,8 @@ def _load(spec: str, weights: str | None, device: str | torch.device) -> LoadedM
         return load_embedded(spec, dev)
     if is_architecture(spec):
         return load_torchvision(spec, weights, dev)
-    path = Path(spec).expanduser()
-    if path.exists() or is_model_file(spec):
+    path = code_model_path(spec)
+    if path is not None:
         if weights:
             raise ModelLoadError("--weights does not apply to a TorchScript/torch.export file (it holds its weights)")
         return load_model_file(path, dev)
@@ -52,5 +65,6 @@ def _load(spec: str, weights: str | None, device: str | torch.device) -> LoadedM
 
 
 __all__ = [
-    "Box", "EMBEDDED_SPECS", "ImagePipeline", "LoadedModel", "architectures", "load_model", "sha256_file",
+    "Box", "EMBEDDED_SPECS", "ImagePipeline", "LoadedModel", "architectures", "code_model_path", "load_model",
+    "sha256_file",
 ]

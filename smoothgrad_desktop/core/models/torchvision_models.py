@@ -16,6 +16,7 @@ import torchvision
 from torchvision.transforms import InterpolationMode
 
 from ..errors import ModelLoadError
+from ..paths import resolve_path
 from .base import ImagePipeline, LoadedModel, sha256_file
 from .weights import apply_state_dict, load_state_dict_file
 
@@ -164,7 +165,7 @@ def load_torchvision(arch: str, weights: str | None, device: torch.device) -> Lo
                 )
             name = f"{arch} ({meta_weights})"
         else:
-            path = Path(weights)
+            path = resolve_path(weights)
             meta_weights = _weights_enum(arch).DEFAULT
             name = f"{arch} ({path.name})"
         state = load_state_dict_file(path)

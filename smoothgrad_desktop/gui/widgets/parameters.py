@@ -107,6 +107,7 @@ def _select(box: QComboBox, data) -> bool:
 
 class ParameterEditor(QWidget):
     params_changed = Signal(object)  # Params
+    model_file_chosen = Signal(str)  # a model file picked in the dialog or entered with Return (even the same one)
     reset_requested = Signal()
 
     def __init__(self, params: Params | None = None, parent: QWidget | None = None,
@@ -276,6 +277,7 @@ class ParameterEditor(QWidget):
         self.arch_combo.lineEdit().editingFinished.connect(self._emit)
         self.weights_edit.editingFinished.connect(self._emit)
         self.file_edit.editingFinished.connect(self._emit)
+        self.file_edit.returnPressed.connect(self._choose_file)
         self.weights_button.clicked.connect(self._browse_weights)
         self.file_button.clicked.connect(self._browse_model_file)
         for box in (self.method_combo, self.aggregation_combo, self.target_combo, self.view_combo, self.clip_combo,
@@ -462,7 +464,19 @@ class ParameterEditor(QWidget):
                                               "Model files (*.pt *.ts *.pt2 *.pth);;All files (*)")
         if path:
             self.file_edit.setText(path)
-            self._emit()
+            self._choose_file()
+
+    @Slot()
+    def _choose_file(self) -> None:
+        """A model file was chosen (dialog or Return): emit the new parameters, and ``model_file_chosen`` so that
+        choosing the same file again reloads it."""
+        if self._updating or self.model_combo.currentData() != MODEL_FILE:
+            return
+        text = self.file_edit.text().strip()
+        if not text:
+            return
+        self.model_file_chosen.emit(text)
+        self._emit()
 
     # ------------------------------------------------------------------ from the window
     def set_labels(self, labels: tuple[str, ...] | list[str]) -> None:
