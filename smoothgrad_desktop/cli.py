@@ -61,6 +61,10 @@ def _add_model_options(c: argparse.ArgumentParser) -> None:
     c.add_argument("--weights", metavar="PATH",
                    help="state_dict for a torchvision architecture, a weights enum name found in the local "
                         "torch hub cache (e.g. IMAGENET1K_V1), or 'random'")
+    c.add_argument("--transform-input", choices=["on", "off"], default=None,
+                   help="inception_v3 and googlenet only: torchvision's input transform (default on: its "
+                        "pretrained weights and networks fine-tuned from them need it; off for a network trained "
+                        "from scratch with torchvision's defaults). The auxiliary heads follow the weights file.")
     schema.add_arguments(c)
     c.add_argument("--target", default="predicted", metavar="T", help="'predicted', a class index or a class name")
     c.add_argument("--device", default="auto", metavar="D", help="auto (CUDA > MPS > CPU), cpu, cuda, cuda:N or mps")
@@ -210,7 +214,9 @@ def prepare_run(args: argparse.Namespace):
     config = config_from_args(args)
     try:
         config.validate()
-        model = load_model(args.model, args.weights, args.device)
+        transform = getattr(args, "transform_input", None)
+        model = load_model(args.model, args.weights, args.device,
+                           transform_input=None if transform is None else transform == "on")
     except UserFacingError as exc:
         _err(str(exc))
         return EXIT_USAGE

@@ -66,3 +66,13 @@ def test_malformed_paths_in_a_session_are_one_line(bad):
     data.update(bad)
     with pytest.raises(SessionError, match="malformed session"):
         Session.from_dict(data)
+
+
+def test_the_inception_layout_round_trips_through_a_session():
+    session = Session(model_spec="inception_v3", weights="random", transform_input=False)
+    again = Session.from_dict(session.to_dict())
+    assert again.transform_input is False
+    data = session.to_dict()
+    data["model"]["transform_input"] = "yes"
+    with pytest.raises(SessionError, match="transform_input"):
+        Session.from_dict(data)

@@ -119,3 +119,29 @@ def test_choosing_the_same_model_file_again_reloads_it_after_its_sidecar_is_fixe
     with qtbot.waitSignal(window.model_ready, timeout=30_000) as ready:
         editor._browse_model_file()  # the same file again
     assert ready.args[0].spec == str(scripted)
+
+
+# ------------------------------------------------------------------------------------------------ Inception layout
+
+
+def test_the_inception_layout_control_reloads_and_is_kept_in_sessions(make_window, qtbot, tmp_path):
+    from dataclasses import replace
+
+    from smoothgrad_desktop.core.session import Session
+    from smoothgrad_desktop.gui import session_io
+
+    window = make_window()
+    editor = window.editor
+    assert not editor.transform_check.isVisibleTo(editor)  # the embedded model has no such layout
+    with qtbot.waitSignal(window.model_ready, timeout=60_000) as ready:
+        window.set_params(replace(window.params, model="googlenet", weights="random", n_samples=1))
+    assert dict(ready.args[0].layout)["transform_input"] is True
+    assert editor.transform_check.isVisibleTo(editor) and editor.transform_check.isChecked()
+    with qtbot.waitSignal(window.model_ready, timeout=60_000) as ready:
+        editor.transform_check.setChecked(False)  # the user's click reloads the model with the other layout
+    assert dict(ready.args[0].layout)["transform_input"] is False and window.params.transform_input is False
+    saved = window.save_session_to(tmp_path / "g.sgsession")
+    session = Session.load(saved)
+    assert session.transform_input is False
+    assert session_io.params_from_session(session, replace(window.params, transform_input=True)).transform_input is False
+    window.cancel()

@@ -165,7 +165,8 @@ def provenance(expl: Explanation, **extra) -> dict:
         "model": {"spec": name_record(model.spec), "kind": model.kind, "name": name_record(model.name),
                   "weights": name_record(model.weights_path) if model.weights_path else None,
                   "weights_sha256": model.weights_sha256, "preprocessing": model.pipeline.describe()
-                  if not expl.prepared.raw else "none (raw .npy model input)", "notes": list(model.notes)},
+                  if not expl.prepared.raw else "none (raw .npy model input)", "notes": list(model.notes),
+                  **({"layout": dict(model.layout)} if model.layout else {})},
         "target": {"index": expl.target, "label": expl.target_label, "logit": float(expl.scores[expl.target])},
         "top5": [p.__dict__ for p in expl.top],
         "method": cfg.method,

@@ -3,7 +3,7 @@
 A session is JSON (``.sgsession``)::
 
     {"format": "smoothgrad-desktop-session", "version": 1,
-     "model": {"spec": "default", "weights": null, "weights_sha256": "..."},
+     "model": {"spec": "default", "weights": null, "weights_sha256": "...", "transform_input": null},
      "device": "cpu", "target": "predicted",
      "config": {"method": "gradient", "aggregation": "smoothgrad", "noise_level": 0.15, "n_samples": 50, ...},
      "display": {...free-form view settings of the app...},
@@ -40,6 +40,8 @@ class Session:
     model_spec: str = "default"
     weights: str | None = None
     weights_sha256: str | None = None
+    transform_input: bool | None = None
+    """Inception v3 / GoogLeNet: the input transform the maps were computed with (None for other models)."""
     device: str = "auto"
     target: str | int = "predicted"
     config: SmoothingConfig = field(default_factory=SmoothingConfig)
@@ -51,7 +53,8 @@ class Session:
     def to_dict(self) -> dict:
         return {
             "format": FORMAT, "version": VERSION,
-            "model": {"spec": self.model_spec, "weights": self.weights, "weights_sha256": self.weights_sha256},
+            "model": {"spec": self.model_spec, "weights": self.weights, "weights_sha256": self.weights_sha256,
+                      "transform_input": self.transform_input},
             "device": self.device, "target": self.target, "config": asdict(self.config),
             "display": self.display, "current": self.current,
             "images": [{"path": p, "sha256": h} for p, h in zip(self.images, self.image_sha256)],
@@ -76,9 +79,12 @@ class Session:
                 raise ValueError("the model spec is not a non-empty string")
             if model.get("weights") is not None and not isinstance(model.get("weights"), str):
                 raise ValueError("the weights entry is not a string")
+            if model.get("transform_input") is not None and not isinstance(model.get("transform_input"), bool):
+                raise ValueError("transform_input is not true, false or null")
             return cls(
                 model_spec=str(model.get("spec", "default")), weights=model.get("weights") or None,
-                weights_sha256=model.get("weights_sha256"), device=str(data.get("device", "auto")),
+                weights_sha256=model.get("weights_sha256"), transform_input=model.get("transform_input"),
+                device=str(data.get("device", "auto")),
                 target=data.get("target", "predicted"), config=config,
                 images=[str(entry["path"]) for entry in images],
                 image_sha256=[entry.get("sha256") for entry in images],
@@ -145,8 +151,10 @@ def session_for(model, images: list[str | Path], config: SmoothingConfig, *, dev
                 current: int = 0, display: dict | None = None) -> Session:
     """A session describing a loaded model (:class:`~.models.LoadedModel`) and image paths."""
     paths = [str(Path(p).resolve()) for p in images]
+    layout = getattr(model, "layout", None) or {}
     return Session(
-        model_spec=model.spec, weights=model.weights_arg, weights_sha256=model.weights_sha256, device=device, target=target, config=config,
+        model_spec=model.spec, weights=model.weights_arg, weights_sha256=model.weights_sha256,
+        transform_input=layout.get("transform_input"), device=device, target=target, config=config,
         images=paths, image_sha256=[sha256_file(Path(p)) if Path(p).is_file() else None for p in paths],
         current=current, display=dict(display or {}),
     )

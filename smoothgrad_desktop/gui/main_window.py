@@ -536,7 +536,7 @@ class MainWindow(TrustMixin, QMainWindow):
         self._loading_key = key
         self.model_label.setText(printable(f"model: loading {self.params.model}…", limit=120))
         job = Job("load", options={"spec": self.params.model, "weights": self.params.weights,
-                                   "device": self.params.device})
+                                   "device": self.params.device, "transform_input": self.params.layout_option()})
         self._submit(job)
 
     def _image_ref(self) -> ImageRef | None:

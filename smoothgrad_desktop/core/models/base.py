@@ -142,6 +142,9 @@ class LoadedModel:
     notes: list[str] = field(default_factory=list)
     weights_arg: str | None = None
     """The ``weights`` argument the model was loaded with (a path, an enum name, ``random`` or None)."""
+    layout: dict = field(default_factory=dict)
+    """Inception v3 / GoogLeNet: ``{"transform_input": bool, "aux_logits": bool, "transform_input_source": str}``
+    (``aux_logits``: whether the weights held the auxiliary classifiers, which are dropped for explaining)."""
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         return self.module(x)
