@@ -320,18 +320,18 @@ def cmd_models(args: argparse.Namespace) -> int:
     from .core.models.embedded import EMBEDDED, embedded_metrics
     from .core.models.torchvision_models import architectures, cached_weights_path, hub_checkpoint_dir, resolve_weights_enum
 
-    print("Embedded:")
+    _say("Embedded:")
     for spec in EMBEDDED_SPECS:
         metrics = embedded_metrics(spec)
         acc = metrics.get("held_out_accuracy")
-        print(f"  {spec:14s} {EMBEDDED[spec][1]}" + (f", held-out accuracy {acc:.1%}" if acc else ""))
-    print(f"torchvision (weights looked for in {hub_checkpoint_dir()}):")
+        _say(f"  {spec:14s} {EMBEDDED[spec][1]}" + (f", held-out accuracy {acc:.1%}" if acc else ""))
+    _say(f"torchvision (weights looked for in {hub_checkpoint_dir()}):")
     for arch in architectures():
         weights = resolve_weights_enum(arch, None)
         cached = weights is not None and cached_weights_path(weights).is_file()
         if cached or args.all:
-            print(f"  {arch:22s} {'cached: ' + str(weights) if cached else 'needs --weights FILE'}")
-    print("Files: any TorchScript (.pt/.ts) or torch.export (.pt2) model path.")
+            _say(f"  {arch:22s} {'cached: ' + str(weights) if cached else 'needs --weights FILE'}")
+    _say("Files: any TorchScript (.pt/.ts) or torch.export (.pt2) model path.")
     return EXIT_OK
 
 
@@ -358,7 +358,7 @@ def cmd_self_test(_args: argparse.Namespace) -> int:
     attr = expl.result.attribution
     ok = bool(np.all(np.isfinite(attr)) and np.abs(attr).max() > 0 and attr.std() > 0)
     status = "ok" if ok else "FAILED (map is trivial)"
-    print(f"self-test {status}: {sample.name} -> {expl.target_label} (p={expl.top[0].probability:.3f}), "
+    _say(f"self-test {status}: {sample.name} -> {expl.target_label} (p={expl.top[0].probability:.3f}), "
           f"SmoothGrad n={expl.result.n}, max|map|={np.abs(attr).max():.4g}, {time.perf_counter() - t0:.2f} s")
     return EXIT_OK if ok else EXIT_INPUT_FAILED
 

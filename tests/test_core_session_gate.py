@@ -76,3 +76,14 @@ def test_the_inception_layout_round_trips_through_a_session():
     data["model"]["transform_input"] = "yes"
     with pytest.raises(SessionError, match="transform_input"):
         Session.from_dict(data)
+
+
+def test_non_utf8_paths_survive_a_session_file(tmp_path):
+    raw = os.path.join(os.fsencode(tmp_path), b"caf\xe9.png")
+    with open(raw, "wb") as fh:
+        fh.write(b"x")
+    path = os.fsdecode(raw)
+    saved = Session(images=[path], image_sha256=[sha256_file(Path(path))]).save(tmp_path / "s.sgsession")
+    saved.read_bytes().decode("utf-8")
+    again = Session.load(saved)
+    assert again.images == [path] and again.check_files() == []

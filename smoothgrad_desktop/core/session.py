@@ -23,7 +23,7 @@ from pathlib import Path
 from .errors import UserFacingError
 from .export import atomic_write_bytes, json_bytes
 from .models.base import sha256_file
-from .paths import display_name, printable, resolve_path
+from .paths import display_name, name_from_record, name_record, printable, resolve_path
 from .smoothing import SmoothingConfig
 
 FORMAT = "smoothgrad-desktop-session"
@@ -33,6 +33,14 @@ SUFFIX = ".sgsession"
 
 class SessionError(UserFacingError):
     """A session file could not be read or no longer matches the files it names."""
+
+
+def _name(value) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and isinstance(value.get("bytes_hex"), str):
+        return name_from_record(value)
+    raise ValueError(f"not a file name: {type(value).__name__}")
 
 
 @dataclass
@@ -53,11 +61,12 @@ class Session:
     def to_dict(self) -> dict:
         return {
             "format": FORMAT, "version": VERSION,
-            "model": {"spec": self.model_spec, "weights": self.weights, "weights_sha256": self.weights_sha256,
+            "model": {"spec": name_record(self.model_spec), "weights": name_record(self.weights),
+                      "weights_sha256": self.weights_sha256,
                       "transform_input": self.transform_input},
             "device": self.device, "target": self.target, "config": asdict(self.config),
             "display": self.display, "current": self.current,
-            "images": [{"path": p, "sha256": h} for p, h in zip(self.images, self.image_sha256)],
+            "images": [{"path": name_record(p), "sha256": h} for p, h in zip(self.images, self.image_sha256)],
         }
 
     @classmethod
@@ -70,15 +79,17 @@ class Session:
             known = {f.name for f in fields(SmoothingConfig)}
             config = SmoothingConfig(**{k: v for k, v in dict(data.get("config", {})).items() if k in known})
             config.validate()
-            model = data.get("model", {})
-            images = list(data.get("images", []))
-            for entry in images:
-                if not isinstance(entry.get("path"), str) or not entry["path"]:
+            model = dict(data.get("model", {}))
+            images = [dict(entry) for entry in data.get("images", [])]
+            for entry in images:  # names are stored as name_record: a string, or {"text", "bytes_hex"}
+                entry["path"] = _name(entry.get("path"))
+                if not entry["path"]:
                     raise ValueError("an image entry has no path")
-            if not isinstance(model.get("spec", "default"), str) or not model.get("spec", "default").strip():
+            model["spec"] = _name(model.get("spec", "default"))
+            if not model["spec"].strip():
                 raise ValueError("the model spec is not a non-empty string")
-            if model.get("weights") is not None and not isinstance(model.get("weights"), str):
-                raise ValueError("the weights entry is not a string")
+            if model.get("weights") is not None:
+                model["weights"] = _name(model["weights"])
             if model.get("transform_input") is not None and not isinstance(model.get("transform_input"), bool):
                 raise ValueError("transform_input is not true, false or null")
             return cls(
