@@ -139,3 +139,13 @@ def test_gauss_legendre_is_exact_for_polynomials_at_large_m_in_linear_memory(m):
     np.testing.assert_array_equal(b, weights)
     a[:] = 0  # callers get copies: the cached rule stays intact
     assert quadrature("gauss-legendre", m)[0][0] > 0
+
+
+def test_the_readme_states_the_bounds_of_the_schema():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    for value in (schema.MAX_SAMPLES, schema.MAX_STEPS, schema.MAX_EVALUATIONS, schema.MAX_BATCH,
+                  schema.MAX_INPUT_VALUES, schema.MAX_INPUT_SIDE):
+        assert f"{value:,}" in text, value
+    assert f"{schema.MAX_INPUT_ASPECT:g} : 1" in text
