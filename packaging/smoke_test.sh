@@ -120,6 +120,14 @@ else
   else
     fail "compute $stem"; show "$TMP/compute.log"
   fi
+  if run_app figure "$SAMPLE" --kind map --samples 10 --out "$TMP/out/figure.pdf" >"$TMP/figure.log" 2>&1 \
+     && head -c 5 "$TMP/out/figure.pdf" | grep -q "%PDF-" \
+     && run_app figure "$SAMPLE" --kind difference --classes 7,1 --samples 10 --out "$TMP/out/diff.svg" \
+        >>"$TMP/figure.log" 2>&1 && grep -q "<svg" "$TMP/out/diff.svg" && [ -s "$TMP/out/diff.npy" ]; then
+    pass "figure: annotated PDF and SVG with .json and .npy"
+  else
+    fail "figure"; show "$TMP/figure.log"
+  fi
   if run_app compute --help >"$TMP/help.log" 2>&1 && grep -q -- "--out" "$TMP/help.log" \
      && run_app models >"$TMP/models.log" 2>&1; then
     pass "compute --help, models"

@@ -6,7 +6,7 @@ import multiprocessing
 import sys
 from typing import Sequence
 
-CLI_COMMANDS = {"compute", "evaluate", "report", "models", "self-test", "-h", "--help", "--version"}
+CLI_COMMANDS = {"compute", "evaluate", "report", "figure", "models", "self-test", "-h", "--help", "--version"}
 
 
 def _ensure_streams() -> None:

@@ -130,6 +130,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--overwrite", action="store_true")
     r.add_argument("--quiet", "-q", action="store_true")
 
+    from .figure_cli import add_parser as add_figure_parser
+
+    add_figure_parser(sub)
+
     m = sub.add_parser("models", help="list the models this installation can load offline")
     m.add_argument("--all", action="store_true", help="list every torchvision architecture, not only cached ones")
 
@@ -201,11 +205,20 @@ class Prepared:
     planner: object
 
 
+def model_from_args(args: argparse.Namespace):
+    """The model the shared model options name (``--model``, ``--weights``, ``--device``, ``--transform-input``);
+    raises :class:`core.errors.UserFacingError` with one line."""
+    from .core.models import load_model
+
+    transform = getattr(args, "transform_input", None)
+    return load_model(args.model, args.weights, args.device,
+                      transform_input=None if transform is None else transform == "on")
+
+
 def prepare_run(args: argparse.Namespace):
     """Validate the shared options, load the model, create the output folder and plan the outputs:
     a :class:`Prepared`, or an exit code after printing one line."""
     from .core.errors import UserFacingError
-    from .core.models import load_model
     from .core.outputs import OutputPlanner
 
     bad = check_paths(args)
@@ -214,9 +227,7 @@ def prepare_run(args: argparse.Namespace):
     config = config_from_args(args)
     try:
         config.validate()
-        transform = getattr(args, "transform_input", None)
-        model = load_model(args.model, args.weights, args.device,
-                           transform_input=None if transform is None else transform == "on")
+        model = model_from_args(args)
     except UserFacingError as exc:
         _err(str(exc))
         return EXIT_USAGE
@@ -367,9 +378,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     from .evaluate_cli import cmd_evaluate, cmd_report
+    from .figure_cli import cmd_figure
 
-    handlers = {"compute": cmd_compute, "evaluate": cmd_evaluate, "report": cmd_report, "models": cmd_models,
-                "self-test": cmd_self_test}
+    handlers = {"compute": cmd_compute, "evaluate": cmd_evaluate, "report": cmd_report, "figure": cmd_figure,
+                "models": cmd_models, "self-test": cmd_self_test}
     handler = handlers.get(args.command)
     if handler is None:
         parser.print_help()

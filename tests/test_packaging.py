@@ -54,12 +54,13 @@ def test_spec_is_python():
 def test_other_qt_bindings_and_dev_packages_are_excluded():
     excludes = _excludes()
     required = {"PyQt5", "PyQt6", "PySide2", "tkinter", "_tkinter", "pytest", "hypothesis", "captum", "mlxtend",
-                "matplotlib", "IPython"}
+                "matplotlib.pyplot", "matplotlib.backends.backend_qtagg", "IPython"}
     qt_unused = {"QtWebEngineCore", "QtWebEngineWidgets", "Qt3DCore", "QtQml", "QtQuick", "QtMultimedia",
                  "QtCharts", "QtDesigner", "QtTest"}
     assert required <= excludes, required - excludes
     assert {f"PySide6.{m}" for m in qt_unused} <= excludes
     assert '"triton"' in SPEC.read_text(encoding="utf-8")  # left out unless --with-triton
+    assert "matplotlib" not in excludes  # figures (core/figures.py) draw with it; only pyplot and GUI backends go
 
 
 def test_nothing_the_app_imports_is_excluded():

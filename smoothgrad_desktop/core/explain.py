@@ -156,17 +156,27 @@ def versions() -> dict:
     }
 
 
+def input_record(image: InputImage, prepared: PreparedInput) -> dict:
+    """The ``input`` block of a provenance record (names stored losslessly, see :func:`.paths.name_record`)."""
+    return {"name": name_record(image.name),
+            "path": name_record(resolve_path(image.path)) if image.path else None,
+            "notes": list(image.notes), "shape": list(prepared.x.shape)}
+
+
+def model_record(model: LoadedModel, prepared: PreparedInput) -> dict:
+    """The ``model`` block of a provenance record."""
+    return {"spec": name_record(model.spec), "kind": model.kind, "name": name_record(model.name),
+            "weights": name_record(model.weights_path) if model.weights_path else None,
+            "weights_sha256": model.weights_sha256, "preprocessing": model.pipeline.describe()
+            if not prepared.raw else "none (raw .npy model input)", "notes": list(model.notes),
+            **({"layout": dict(model.layout)} if model.layout else {})}
+
+
 def provenance(expl: Explanation, **extra) -> dict:
     r, model, cfg = expl.result, expl.model, expl.result.config
     record = {
-        "input": {"name": name_record(expl.image.name),
-                  "path": name_record(resolve_path(expl.image.path)) if expl.image.path else None,
-                  "notes": list(expl.image.notes), "shape": list(expl.prepared.x.shape)},
-        "model": {"spec": name_record(model.spec), "kind": model.kind, "name": name_record(model.name),
-                  "weights": name_record(model.weights_path) if model.weights_path else None,
-                  "weights_sha256": model.weights_sha256, "preprocessing": model.pipeline.describe()
-                  if not expl.prepared.raw else "none (raw .npy model input)", "notes": list(model.notes),
-                  **({"layout": dict(model.layout)} if model.layout else {})},
+        "input": input_record(expl.image, expl.prepared),
+        "model": model_record(model, expl.prepared),
         "target": {"index": expl.target, "label": expl.target_label, "logit": float(expl.scores[expl.target])},
         "top5": [p.__dict__ for p in expl.top],
         "method": cfg.method,

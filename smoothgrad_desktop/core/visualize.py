@@ -372,6 +372,23 @@ def _apply(v: np.ndarray, view: str, neg_span: float, pos_span: float) -> np.nda
     return np.nan_to_num(out, nan=0.0).astype(np.float32, copy=False)
 
 
+def side_spans(v: np.ndarray, view: str, percentile: float = 99.0, *, mode: str = "percentile") -> tuple[float, float]:
+    """``(negative side, positive side)`` spans :func:`cap` divides by (equal except for the signed two-tailed
+    mode; the absolute view has no negative side and repeats the positive span). An invalid span is ``0.0``."""
+    _check_view(view)
+    _check_mode(mode)
+    neg, pos = _side_spans(_finite(v), view, _check_percentile(percentile), mode)
+    if view == "absolute":
+        neg = pos
+    return (float(neg) if _valid(neg) else 0.0), (float(pos) if _valid(pos) else 0.0)
+
+
+def cap_with_spans(v: np.ndarray, view: str, neg_span: float, pos_span: float) -> np.ndarray:
+    """Like :func:`cap_with_span` with a span per side (see :func:`side_spans`)."""
+    _check_view(view)
+    return _apply(v, view, float(neg_span), float(pos_span))
+
+
 def cap(
     v: np.ndarray, view: str, percentile: float = 99.0, *, mode: str = "percentile"
 ) -> tuple[np.ndarray, float]:
