@@ -61,6 +61,10 @@ def _add_model_options(c: argparse.ArgumentParser) -> None:
     c.add_argument("--weights", metavar="PATH",
                    help="state_dict for a torchvision architecture, a weights enum name found in the local "
                         "torch hub cache (e.g. IMAGENET1K_V1), or 'random'")
+    c.add_argument("--transform-input", choices=["on", "off"], default=None,
+                   help="inception_v3 and googlenet only: torchvision's input transform (default on: its "
+                        "pretrained weights and networks fine-tuned from them need it; off for a network trained "
+                        "from scratch with torchvision's defaults). The auxiliary heads follow the weights file.")
     schema.add_arguments(c)
     c.add_argument("--target", default="predicted", metavar="T", help="'predicted', a class index or a class name")
     c.add_argument("--device", default="auto", metavar="D", help="auto (CUDA > MPS > CPU), cpu, cuda, cuda:N or mps")
@@ -201,11 +205,20 @@ class Prepared:
     planner: object
 
 
+def model_from_args(args: argparse.Namespace):
+    """The model the shared model options name (``--model``, ``--weights``, ``--device``, ``--transform-input``);
+    raises :class:`core.errors.UserFacingError` with one line."""
+    from .core.models import load_model
+
+    transform = getattr(args, "transform_input", None)
+    return load_model(args.model, args.weights, args.device,
+                      transform_input=None if transform is None else transform == "on")
+
+
 def prepare_run(args: argparse.Namespace):
     """Validate the shared options, load the model, create the output folder and plan the outputs:
     a :class:`Prepared`, or an exit code after printing one line."""
     from .core.errors import UserFacingError
-    from .core.models import load_model
     from .core.outputs import OutputPlanner
 
     bad = check_paths(args)
@@ -214,7 +227,7 @@ def prepare_run(args: argparse.Namespace):
     config = config_from_args(args)
     try:
         config.validate()
-        model = load_model(args.model, args.weights, args.device)
+        model = model_from_args(args)
     except UserFacingError as exc:
         _err(str(exc))
         return EXIT_USAGE
@@ -318,18 +331,18 @@ def cmd_models(args: argparse.Namespace) -> int:
     from .core.models.embedded import EMBEDDED, embedded_metrics
     from .core.models.torchvision_models import architectures, cached_weights_path, hub_checkpoint_dir, resolve_weights_enum
 
-    print("Embedded:")
+    _say("Embedded:")
     for spec in EMBEDDED_SPECS:
         metrics = embedded_metrics(spec)
         acc = metrics.get("held_out_accuracy")
-        print(f"  {spec:14s} {EMBEDDED[spec][1]}" + (f", held-out accuracy {acc:.1%}" if acc else ""))
-    print(f"torchvision (weights looked for in {hub_checkpoint_dir()}):")
+        _say(f"  {spec:14s} {EMBEDDED[spec][1]}" + (f", held-out accuracy {acc:.1%}" if acc else ""))
+    _say(f"torchvision (weights looked for in {hub_checkpoint_dir()}):")
     for arch in architectures():
         weights = resolve_weights_enum(arch, None)
         cached = weights is not None and cached_weights_path(weights).is_file()
         if cached or args.all:
-            print(f"  {arch:22s} {'cached: ' + str(weights) if cached else 'needs --weights FILE'}")
-    print("Files: any TorchScript (.pt/.ts) or torch.export (.pt2) model path.")
+            _say(f"  {arch:22s} {'cached: ' + str(weights) if cached else 'needs --weights FILE'}")
+    _say("Files: any TorchScript (.pt/.ts) or torch.export (.pt2) model path.")
     return EXIT_OK
 
 
@@ -356,7 +369,7 @@ def cmd_self_test(_args: argparse.Namespace) -> int:
     attr = expl.result.attribution
     ok = bool(np.all(np.isfinite(attr)) and np.abs(attr).max() > 0 and attr.std() > 0)
     status = "ok" if ok else "FAILED (map is trivial)"
-    print(f"self-test {status}: {sample.name} -> {expl.target_label} (p={expl.top[0].probability:.3f}), "
+    _say(f"self-test {status}: {sample.name} -> {expl.target_label} (p={expl.top[0].probability:.3f}), "
           f"SmoothGrad n={expl.result.n}, max|map|={np.abs(attr).max():.4g}, {time.perf_counter() - t0:.2f} s")
     return EXIT_OK if ok else EXIT_INPUT_FAILED
 

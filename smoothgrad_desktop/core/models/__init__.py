@@ -17,31 +17,49 @@ import torch
 
 from ..devices import resolve_device
 from ..errors import ModelLoadError
+from ..paths import resolve_path
 from .base import Box, ImagePipeline, LoadedModel, sha256_file
 from .embedded import EMBEDDED, load_embedded
 from .scripted import is_model_file, load_model_file
-from .torchvision_models import architectures, is_architecture, load_torchvision
+from .torchvision_models import LAYOUT_ARCHS, architectures, is_architecture, load_torchvision
 
 EMBEDDED_SPECS = tuple(EMBEDDED)
 
 
-def load_model(spec: str = "default", weights: str | None = None, device: str | torch.device = "auto") -> LoadedModel:
-    model = _load(spec, weights, device)
+def load_model(spec: str = "default", weights: str | None = None, device: str | torch.device = "auto", *,
+               transform_input: bool | None = None) -> LoadedModel:
+    """``transform_input``: the Inception v3 / GoogLeNet input transform (``None``: what the weights show, else
+    the documented default, :data:`.torchvision_models.DEFAULT_TRANSFORM_INPUT`); refused for other models."""
+    model = _load(spec, weights, device, transform_input)
     model.weights_arg = weights
     return model
 
 
-def _load(spec: str, weights: str | None, device: str | torch.device) -> LoadedModel:
+def code_model_path(spec: str | None) -> Path | None:
+    """The file a model spec names when it is a program (TorchScript or torch.export), resolved by the one path
+    resolver (:func:`core.paths.resolve_path`: ``~``, relative, ``..``, symlinks); ``None`` for the embedded
+    models and torchvision architectures. The loader, the session's ask-before-loading gate and its hash check,
+    and the app's start-up all use this, so the file that is checked is the file that is loaded."""
+    spec = (spec or "").strip()
+    if not spec or spec in EMBEDDED or is_architecture(spec):
+        return None
+    path = resolve_path(spec)
+    return path if (is_model_file(spec) or path.exists()) else None
+
+
+def _load(spec: str, weights: str | None, device: str | torch.device, transform_input: bool | None) -> LoadedModel:
     spec = (spec or "default").strip()
+    if transform_input is not None and spec not in LAYOUT_ARCHS:
+        raise ModelLoadError(f"--transform-input applies to {' and '.join(LAYOUT_ARCHS)} only")
     dev = resolve_device(device)
     if spec in EMBEDDED:
         if weights:
             raise ModelLoadError(f"--weights does not apply to the embedded model {spec!r}")
         return load_embedded(spec, dev)
     if is_architecture(spec):
-        return load_torchvision(spec, weights, dev)
-    path = Path(spec).expanduser()
-    if path.exists() or is_model_file(spec):
+        return load_torchvision(spec, weights, dev, transform_input)
+    path = code_model_path(spec)
+    if path is not None:
         if weights:
             raise ModelLoadError("--weights does not apply to a TorchScript/torch.export file (it holds its weights)")
         return load_model_file(path, dev)
@@ -52,5 +70,6 @@ def _load(spec: str, weights: str | None, device: str | torch.device) -> LoadedM
 
 
 __all__ = [
-    "Box", "EMBEDDED_SPECS", "ImagePipeline", "LoadedModel", "architectures", "load_model", "sha256_file",
+    "Box", "EMBEDDED_SPECS", "ImagePipeline", "LAYOUT_ARCHS", "LoadedModel", "architectures", "code_model_path", "load_model",
+    "sha256_file",
 ]
