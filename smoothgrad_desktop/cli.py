@@ -63,6 +63,10 @@ def _add_model_options(c: argparse.ArgumentParser) -> None:
                    help="for a torchvision architecture or timm:NAME: a .safetensors file or state_dict, 'random', "
                         "or (torchvision) a weights enum name found in the local torch hub cache (e.g. "
                         "IMAGENET1K_V1); without it, the pretrained weights in the local cache")
+    c.add_argument("--transform-input", choices=["on", "off"], default=None,
+                   help="inception_v3 and googlenet only: torchvision's input transform (default on: its "
+                        "pretrained weights and networks fine-tuned from them need it; off for a network trained "
+                        "from scratch with torchvision's defaults). The auxiliary heads follow the weights file.")
     schema.add_arguments(c)
     c.add_argument("--target", default="predicted", metavar="T", help="'predicted', a class index or a class name")
     c.add_argument("--device", default="auto", metavar="D", help="auto (CUDA > MPS > CPU), cpu, cuda, cuda:N or mps")
@@ -203,11 +207,20 @@ class Prepared:
     planner: object
 
 
+def model_from_args(args: argparse.Namespace):
+    """The model the shared model options name (``--model``, ``--weights``, ``--device``, ``--transform-input``);
+    raises :class:`core.errors.UserFacingError` with one line."""
+    from .core.models import load_model
+
+    transform = getattr(args, "transform_input", None)
+    return load_model(args.model, args.weights, args.device,
+                      transform_input=None if transform is None else transform == "on")
+
+
 def prepare_run(args: argparse.Namespace):
     """Validate the shared options, load the model, create the output folder and plan the outputs:
     a :class:`Prepared`, or an exit code after printing one line."""
     from .core.errors import UserFacingError
-    from .core.models import load_model
     from .core.models.catalog import remember
     from .core.outputs import OutputPlanner
 
@@ -217,7 +230,7 @@ def prepare_run(args: argparse.Namespace):
     config = config_from_args(args)
     try:
         config.validate()
-        model = load_model(args.model, args.weights, args.device)
+        model = model_from_args(args)
         refusal = model.guided_refusal() if config.method == "guided-backprop" else None
         if refusal:
             raise UserFacingError(refusal)
@@ -332,16 +345,16 @@ def cmd_models(args: argparse.Namespace) -> int:
                 ("recent", "Recently used:")]
     for origin, heading in sections:
         rows = [e for e in entries if e.origin == origin]
-        print(heading)
+        _say(heading)
         if not rows:
-            print("  (none)")
+            _say("  (none)")
         for e in rows:
             line = f"  --model {e.spec}" + (f" --weights {e.weights}" if e.weights else "")
             detail = e.title if e.origin != "embedded" else e.title + _accuracy(embedded_metrics(e.spec))
             line = f"{line:58s} {detail}"
-            print(line + ("" if e.available else f"  [unavailable: {e.reason}]"))
-    print("Also: timm:NAME with --weights FILE.safetensors or --weights random, a transformers/timm model folder, "
-          "any TorchScript (.pt/.ts) or torch.export (.pt2) file.")
+            _say(line + ("" if e.available else f"  [unavailable: {e.reason}]"))
+    _say("Also: timm:NAME with --weights FILE.safetensors or --weights random, a transformers/timm model folder, "
+         "any TorchScript (.pt/.ts) or torch.export (.pt2) file.")
     return EXIT_OK
 
 
@@ -373,7 +386,7 @@ def cmd_self_test(_args: argparse.Namespace) -> int:
     attr = expl.result.attribution
     ok = bool(np.all(np.isfinite(attr)) and np.abs(attr).max() > 0 and attr.std() > 0)
     status = "ok" if ok else "FAILED (map is trivial)"
-    print(f"self-test {status}: {sample.name} -> {expl.target_label} (p={expl.top[0].probability:.3f}), "
+    _say(f"self-test {status}: {sample.name} -> {expl.target_label} (p={expl.top[0].probability:.3f}), "
           f"SmoothGrad n={expl.result.n}, max|map|={np.abs(attr).max():.4g}, {time.perf_counter() - t0:.2f} s")
     return EXIT_OK if ok else EXIT_INPUT_FAILED
 

@@ -59,7 +59,7 @@ def add_parser(sub) -> None:
 def cmd_figure(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from .cli import EXIT_OK, EXIT_USAGE, _err, _say, config_from_args
+    from .cli import EXIT_OK, EXIT_USAGE, _err, _say, config_from_args, model_from_args
     from .core import experiments as ex
     from .core import figures as fg
     from .core import visualize as vz
@@ -86,7 +86,7 @@ def cmd_figure(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     try:
         config.validate()
-        model = load_model(args.model, args.weights, args.device)
+        model = model_from_args(args)
         if args.kind == "noise-training" and model.spec not in ("default", "mnist-noise"):
             raise UserFacingError("--kind noise-training needs the embedded MNIST model (--model default): only it "
                                   "ships with a twin trained with input noise")

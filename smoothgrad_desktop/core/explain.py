@@ -16,7 +16,8 @@ from .errors import AttributionError
 from .images import InputImage
 from .methods import class_scores
 from .models import LoadedModel
-from .paths import name_record, resolve_path
+from .paths import display_name, name_record, resolve_path
+from .schema import check_model_input
 from .smoothing import CancelCheck, BatchCallback, ProgressCallback, SmoothingConfig, SmoothingResult, smooth_attribution
 
 
@@ -45,7 +46,9 @@ def _first_line(exc: BaseException) -> str:
 
 
 def prepare_input(model: LoadedModel, image: InputImage) -> PreparedInput:
+    name = display_name(image.name or "input")
     if image.raw is not None:
+        check_model_input(name, *image.raw.shape[-3:])
         arr = np.ascontiguousarray(image.raw, dtype=np.float32)
         x = torch.from_numpy(arr)
         baseline = torch.zeros_like(x)
@@ -54,6 +57,7 @@ def prepare_input(model: LoadedModel, image: InputImage) -> PreparedInput:
         raw = True
     else:
         pipeline = model.pipeline
+        pipeline.check_size(image.image.size, name)  # before any pixel is resized
         x = pipeline(image.image)
         from PIL import Image  # local: only needed for the baseline
 
@@ -165,7 +169,7 @@ def model_record(model: LoadedModel, prepared: PreparedInput) -> dict:
             "weights": name_record(model.weights_path) if model.weights_path else None,
             "weights_sha256": model.weights_sha256, "preprocessing": model.pipeline.describe()
             if not prepared.raw else "none (raw .npy model input)", "notes": list(model.notes),
-            "source": dict(model.source)}
+            "source": dict(model.source), **({"layout": dict(model.layout)} if model.layout else {})}
 
 
 def provenance(expl: Explanation, **extra) -> dict:

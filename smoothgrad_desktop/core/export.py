@@ -269,10 +269,15 @@ def png_bytes(arr: np.ndarray, text: Mapping[str, str] | None = None) -> bytes:
     return buf.getvalue()
 
 
-def npy_bytes(arr: np.ndarray) -> bytes:
-    """``np.save`` into memory (no pickles)."""
+def npy_bytes(arr: np.ndarray, *, allow_nonfinite: bool = False) -> bytes:
+    """``np.save`` into memory (no pickles). A floating-point array with NaN or infinite values is refused
+    (:class:`ExportError`): no map file is ever written with values that are not numbers."""
+    a = np.asarray(arr)
+    if not allow_nonfinite and a.dtype.kind in "fc" and not np.all(np.isfinite(a)):
+        bad = int(np.size(a) - np.count_nonzero(np.isfinite(a)))
+        raise ExportError(f"the array has {bad} NaN/infinite value(s): not written")
     buf = io.BytesIO()
-    np.save(buf, np.asarray(arr), allow_pickle=False)
+    np.save(buf, a, allow_pickle=False)
     return buf.getvalue()
 
 

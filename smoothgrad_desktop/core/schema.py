@@ -52,6 +52,17 @@ MAX_EVALUATIONS = 10_000_000
 """Model evaluations (forward + input-gradient rows) one run may cost: ``n × steps`` for integrated gradients,
 ``n`` otherwise. 10 million rows is hours even for the embedded MNIST model."""
 
+MAX_INPUT_VALUES = 1 << 24
+"""Values (channels × height × width) of one model input after preprocessing, and of the resized image before a
+centre crop: 16,777,216, e.g. 3 × 2364 × 2364. One input row of that size already needs gigabytes for its
+activations and gradient."""
+MAX_INPUT_ASPECT = 20.0
+"""Longer side / shorter side of the model input after preprocessing (and of the resized image before a crop). A
+fully convolutional model (the embedded MNIST CNN scales every image to 28 px high) would otherwise turn a
+1 × 5000 px strip into a 28 × 140,000 input; the embedded model's multi-digit canvases are 2:1 to 10:1."""
+MAX_INPUT_SIDE = 16_384
+"""Largest size in pixels a model description (sidecar JSON) may ask for (``input_size``, ``resize_short``, ...)."""
+
 
 @dataclass(frozen=True)
 class Field:
@@ -156,6 +167,28 @@ def check_total(method: str, n_samples: int, steps: int, aggregation: str = "smo
     if total > MAX_EVALUATIONS:
         raise AttributionError(f"{n} samples × {steps} steps = {total:,} model evaluations is over the limit of "
                                f"{MAX_EVALUATIONS:,} per run; use fewer samples or steps".replace(",", " "))
+
+
+def check_model_input(name: str, channels: int, height: int, width: int, *, stage: str = "model input") -> None:
+    """Raise :class:`AttributionError` (one line) when an input of ``channels × height × width`` after
+    preprocessing (or the resized image before a crop, ``stage``) is over :data:`MAX_INPUT_VALUES` values or
+    more elongated than :data:`MAX_INPUT_ASPECT`. Checked before any pixel is resized."""
+    height, width, channels = int(height), int(width), max(1, int(channels))
+    if height < 1 or width < 1:
+        raise AttributionError(f"{name}: the {stage} would be empty ({height} × {width} px)")
+    aspect = max(height, width) / min(height, width)
+    values = channels * height * width
+    def n(x: float) -> str:
+        return f"{x:,.0f}".replace(",", " ")
+
+    if aspect > MAX_INPUT_ASPECT:
+        raise AttributionError(
+            f"{name}: the {stage} would be {n(height)} × {n(width)} px, aspect {n(aspect)}:1 (the limit is "
+            f"{MAX_INPUT_ASPECT:g}:1); crop the image to the part you want explained")
+    if values > MAX_INPUT_VALUES:
+        raise AttributionError(
+            f"{name}: the {stage} would be {channels} × {n(height)} × {n(width)} = {n(values)} values (the limit "
+            f"is {n(MAX_INPUT_VALUES)}); use a smaller image or a model that resizes its input")
 
 
 def coerce(name: str, value: Any) -> Any:

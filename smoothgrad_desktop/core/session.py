@@ -3,7 +3,7 @@
 A session is JSON (``.sgsession``)::
 
     {"format": "smoothgrad-desktop-session", "version": 1,
-     "model": {"spec": "default", "weights": null, "weights_sha256": "..."},
+     "model": {"spec": "default", "weights": null, "weights_sha256": "...", "transform_input": null},
      "device": "cpu", "target": "predicted",
      "config": {"method": "gradient", "aggregation": "smoothgrad", "noise_level": 0.15, "n_samples": 50, ...},
      "display": {...free-form view settings of the app...},
@@ -23,6 +23,7 @@ from pathlib import Path
 from .errors import UserFacingError
 from .export import atomic_write_bytes, json_bytes
 from .models.base import sha256_file
+from .paths import display_name, name_from_record, name_record, printable, resolve_path
 from .smoothing import SmoothingConfig
 
 FORMAT = "smoothgrad-desktop-session"
@@ -34,11 +35,21 @@ class SessionError(UserFacingError):
     """A session file could not be read or no longer matches the files it names."""
 
 
+def _name(value) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and isinstance(value.get("bytes_hex"), str):
+        return name_from_record(value)
+    raise ValueError(f"not a file name: {type(value).__name__}")
+
+
 @dataclass
 class Session:
     model_spec: str = "default"
     weights: str | None = None
     weights_sha256: str | None = None
+    transform_input: bool | None = None
+    """Inception v3 / GoogLeNet: the input transform the maps were computed with (None for other models)."""
     device: str = "auto"
     target: str | int = "predicted"
     config: SmoothingConfig = field(default_factory=SmoothingConfig)
@@ -50,10 +61,12 @@ class Session:
     def to_dict(self) -> dict:
         return {
             "format": FORMAT, "version": VERSION,
-            "model": {"spec": self.model_spec, "weights": self.weights, "weights_sha256": self.weights_sha256},
+            "model": {"spec": name_record(self.model_spec), "weights": name_record(self.weights),
+                      "weights_sha256": self.weights_sha256,
+                      "transform_input": self.transform_input},
             "device": self.device, "target": self.target, "config": asdict(self.config),
             "display": self.display, "current": self.current,
-            "images": [{"path": p, "sha256": h} for p, h in zip(self.images, self.image_sha256)],
+            "images": [{"path": name_record(p), "sha256": h} for p, h in zip(self.images, self.image_sha256)],
         }
 
     @classmethod
@@ -66,17 +79,29 @@ class Session:
             known = {f.name for f in fields(SmoothingConfig)}
             config = SmoothingConfig(**{k: v for k, v in dict(data.get("config", {})).items() if k in known})
             config.validate()
-            model = data.get("model", {})
-            images = list(data.get("images", []))
+            model = dict(data.get("model", {}))
+            images = [dict(entry) for entry in data.get("images", [])]
+            for entry in images:  # names are stored as name_record: a string, or {"text", "bytes_hex"}
+                entry["path"] = _name(entry.get("path"))
+                if not entry["path"]:
+                    raise ValueError("an image entry has no path")
+            model["spec"] = _name(model.get("spec", "default"))
+            if not model["spec"].strip():
+                raise ValueError("the model spec is not a non-empty string")
+            if model.get("weights") is not None:
+                model["weights"] = _name(model["weights"])
+            if model.get("transform_input") is not None and not isinstance(model.get("transform_input"), bool):
+                raise ValueError("transform_input is not true, false or null")
             return cls(
-                model_spec=str(model.get("spec", "default")), weights=model.get("weights"),
-                weights_sha256=model.get("weights_sha256"), device=str(data.get("device", "auto")),
+                model_spec=str(model.get("spec", "default")), weights=model.get("weights") or None,
+                weights_sha256=model.get("weights_sha256"), transform_input=model.get("transform_input"),
+                device=str(data.get("device", "auto")),
                 target=data.get("target", "predicted"), config=config,
                 images=[str(entry["path"]) for entry in images],
                 image_sha256=[entry.get("sha256") for entry in images],
                 current=int(data.get("current", 0)), display=dict(data.get("display", {})),
             )
-        except (TypeError, ValueError, KeyError) as exc:
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:
             raise SessionError(f"{source}: malformed session ({exc})") from exc
         except UserFacingError as exc:
             raise SessionError(f"{source}: {exc}") from exc
@@ -96,39 +121,40 @@ class Session:
         return cls.from_dict(data, path.name)
 
     def code_model(self) -> Path | None:
-        """The TorchScript / torch.export file the session loads, if any: such a file is code, so the app asks
-        before loading it from a session, and refuses it when its hash changed."""
-        from .models import EMBEDDED_SPECS
-        from .models.scripted import is_model_file
-        from .models.torchvision_models import is_architecture
+        """The TorchScript / torch.export file the session loads, if any, resolved exactly as the loader resolves
+        it (:func:`~.models.code_model_path`): such a file is code, so the app asks before loading it from a
+        session, and refuses it when its hash changed or is missing."""
+        from .models import code_model_path
 
-        spec = self.model_spec
-        if spec in EMBEDDED_SPECS or is_architecture(spec):
-            return None
-        return Path(spec) if (is_model_file(spec) or Path(spec).exists()) else None
+        return code_model_path(self.model_spec)
 
     def code_model_changed(self) -> bool:
+        """True when the session's code model file exists but does not have the hash the session recorded; a
+        missing or null hash counts as changed (nothing vouches for the file)."""
         path = self.code_model()
-        return bool(path is not None and self.weights_sha256 and path.is_file()
-                    and sha256_file(path) != self.weights_sha256)
+        if path is None or not path.is_file():
+            return False
+        return not self.weights_sha256 or sha256_file(path) != self.weights_sha256
 
     def check_files(self) -> list[str]:
         """One line per file that is missing or changed since the session was saved (empty when all match)."""
         problems = []
         code = self.code_model()
         if code is not None and not code.is_file():
-            problems.append(f"{code.name}: model file missing ({code})")
+            problems.append(f"{display_name(code)}: model file missing ({printable(code)})")
         elif self.code_model_changed():
-            problems.append(f"{code.name}: model file changed since the session was saved: not loaded")
+            why = "changed since the session was saved" if self.weights_sha256 else "has no hash in the session"
+            problems.append(f"{display_name(code)}: model file {why}: not loaded")
         for p, digest in zip(self.images, self.image_sha256):
-            path = Path(p)
+            path = resolve_path(p)
             if not path.is_file():
-                problems.append(f"{path.name}: image missing ({path})")
+                problems.append(f"{display_name(path)}: image missing ({printable(path)})")
             elif digest and sha256_file(path) != digest:
-                problems.append(f"{path.name}: image changed since the session was saved")
-        if self.weights and self.weights_sha256 and Path(self.weights).is_file():
-            if sha256_file(Path(self.weights)) != self.weights_sha256:
-                problems.append(f"{Path(self.weights).name}: weights changed since the session was saved")
+                problems.append(f"{display_name(path)}: image changed since the session was saved")
+        if self.weights and self.weights_sha256 and code is None:
+            weights = resolve_path(self.weights)
+            if weights.is_file() and sha256_file(weights) != self.weights_sha256:
+                problems.append(f"{display_name(weights)}: weights changed since the session was saved")
         return problems
 
 
@@ -136,8 +162,10 @@ def session_for(model, images: list[str | Path], config: SmoothingConfig, *, dev
                 current: int = 0, display: dict | None = None) -> Session:
     """A session describing a loaded model (:class:`~.models.LoadedModel`) and image paths."""
     paths = [str(Path(p).resolve()) for p in images]
+    layout = getattr(model, "layout", None) or {}
     return Session(
-        model_spec=model.spec, weights=model.weights_arg, weights_sha256=model.weights_sha256, device=device, target=target, config=config,
+        model_spec=model.spec, weights=model.weights_arg, weights_sha256=model.weights_sha256,
+        transform_input=layout.get("transform_input"), device=device, target=target, config=config,
         images=paths, image_sha256=[sha256_file(Path(p)) if Path(p).is_file() else None for p in paths],
         current=current, display=dict(display or {}),
     )

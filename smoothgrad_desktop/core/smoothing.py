@@ -334,6 +334,11 @@ def _probe_rows(run_rows: Callable[[int], None], x: torch.Tensor, n_rows: int) -
     return max(1, min(n_rows, 512, int(0.5 * free / per_row)))
 
 
+def _largest(values: np.ndarray) -> float:
+    finite = np.abs(values[np.isfinite(values)])
+    return float(finite.max()) if finite.size else float("nan")
+
+
 def smooth_attribution(
     forward: Forward,
     x: torch.Tensor,
@@ -455,8 +460,15 @@ def smooth_attribution(
     host = stacked.cpu().numpy()
     changes_host = changes.cpu().numpy() if changes is not None else np.zeros(0)
     mean = host[0]
-    if not np.all(np.isfinite(mean)):
-        raise AttributionError("the attribution is not finite (NaN/Inf): the model's scores or gradients are not finite")
+    # Every map this result can give is checked, as float32 (the type it is stored and written in): gradients
+    # near 1e20 have a finite mean but a square that overflows to inf (SmoothGrad², VarGrad, standard error).
+    for index, what in ((0, "mean"), (1, "mean of squares"), (2, "variance")):
+        if not np.all(np.isfinite(host[index])):
+            raise AttributionError(
+                f"the attribution is not finite (NaN/Inf in its {what}): the model's scores or gradients are not "
+                f"finite, or too large for float32 (|gradient| up to {_largest(host[0]):.3g})")
+    if host.shape[0] > 3 and not np.all(np.isfinite(host[3:])):
+        raise AttributionError("the attribution is not finite (NaN/Inf in a running mean)")
     return SmoothingResult(
         config=config,
         mean=mean,

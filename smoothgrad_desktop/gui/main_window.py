@@ -36,7 +36,8 @@ from ..core import experiments as ex
 from ..core.errors import ExportError, UserFacingError
 from ..core.explain import versions
 from ..core.images import SUPPORTED_SUFFIXES, image_from_pil
-from ..core.paths import printable
+from ..core.models import code_model_path
+from ..core.paths import display_name, printable
 from ..core.resources import sample_images
 from . import display
 from . import export as gx
@@ -167,6 +168,12 @@ class MainWindow(TrustMixin, QMainWindow):
         super().__init__(parent)
         self.settings = settings or AppSettings()
         self.params = params if params is not None else self.settings.params()
+        self._trusted_code: set[str] = set()
+        """Resolved paths of the TorchScript / torch.export files the user chose or confirmed in this run: only
+        these are loaded (a file named by the stored settings is not, see :meth:`load_model`)."""
+        startup_code = code_model_path(self.params.model)
+        if startup_code is not None:  # a program is loaded only when chosen (or confirmed) in this run
+            self.params = replace(self.params, model="default", weights="")
         self.setWindowTitle(APP_TITLE)
         self.setAcceptDrops(True)
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
@@ -227,6 +234,9 @@ class MainWindow(TrustMixin, QMainWindow):
                 self.show_error(p)
         if self.images.rowCount() > 0:
             self._select_row(first if first >= 0 else 0, run=False)
+        if startup_code is not None:
+            self.show_error(f"{display_name(startup_code)} (the last model) was not loaded at start: it is a "
+                            f"program; choose it again under Model file to load it")
         if autostart:
             self.load_model()
 
@@ -342,6 +352,7 @@ class MainWindow(TrustMixin, QMainWindow):
 
         self.editor = ParameterEditor(self.params)
         self.editor.params_changed.connect(self._on_params_changed)
+        self.editor.model_file_chosen.connect(self._on_model_file_chosen)
         self.editor.reset_requested.connect(self.reset_parameters)
         scroll = QScrollArea()
         scroll.setWidget(self.editor)
@@ -507,12 +518,25 @@ class MainWindow(TrustMixin, QMainWindow):
             self.tabs.setCurrentIndex(tab)
 
     # ================================================================== model + runs
+    def trust_code_model(self, spec: str) -> None:
+        """Mark the program ``spec`` names as chosen or confirmed by the user in this run."""
+        path = code_model_path(spec)
+        if path is not None:
+            self._trusted_code.add(str(path))
+
     def load_model(self) -> None:
+        code = code_model_path(self.params.model)
+        if code is not None and str(code) not in self._trusted_code:
+            self._failed_key = self.params.model_key()
+            self._loading_key = None
+            self.show_error(f"{display_name(code)}: not loaded: a TorchScript/torch.export file is a program; "
+                            f"choose it under Model file to load it")
+            return
         key = self.params.model_key()
         self._loading_key = key
         self.model_label.setText(printable(f"model: loading {self.params.model}…", limit=120))
         job = Job("load", options={"spec": self.params.model, "weights": self.params.weights,
-                                   "device": self.params.device})
+                                   "device": self.params.device, "transform_input": self.params.layout_option()})
         self._submit(job)
 
     def _image_ref(self) -> ImageRef | None:
@@ -933,6 +957,8 @@ class MainWindow(TrustMixin, QMainWindow):
     def _on_params_changed(self, new: Params) -> None:
         old = self.params
         groups = new.changed_groups(old)
+        if "model" in groups:  # the user chose this model now (editor or set_params)
+            self.trust_code_model(new.model)
         self.params = new
         self.settings.set_params(new)
         if "display" in groups:
@@ -945,6 +971,15 @@ class MainWindow(TrustMixin, QMainWindow):
             self.classes.set_target(new.target if new.target is not None else None)
             self._restart.start()
             self._mark_stale_tabs()
+
+    @Slot(str)
+    def _on_model_file_chosen(self, spec: str) -> None:
+        """The user picked a model file (again): load it now, even when it is the file already loaded or the one
+        that just failed (e.g. after fixing its sidecar JSON)."""
+        self.trust_code_model(spec)
+        self._failed_key = None
+        self._loaded_key = None
+        self._restart.start()
 
     def _mark_stale_tabs(self) -> None:
         for kind, tab in self.exp_tabs.items():

@@ -2,7 +2,7 @@
 
 Parameters fall into three groups, and a change in each group costs something different:
 
-* **model** (``model``, ``weights``, ``device``): reload the model, then recompute;
+* **model** (``model``, ``weights``, ``device``, ``transform_input``): reload the model, then recompute;
 * **compute** (method, aggregation, noise level, n, IG steps, seed, target, batch size): recompute;
 * **display** (view, percentile, clip mode, multiply-by-input, colour maps, opacity, shared colour scale, what
   the Map tab shows): re-render only, never recompute.
@@ -19,7 +19,7 @@ from ..core.methods import METHODS
 from ..core.smoothing import AGGREGATIONS, DEFAULT_NOISE_LEVEL, DEFAULT_SAMPLES, DEFAULT_STEPS, SmoothingConfig
 from ..core.visualize import CLIP_MODES, DEFAULT_DIVERGING, DEFAULT_SEQUENTIAL, VIEWS, colormap_names
 
-MODEL_FIELDS = ("model", "weights", "device")
+MODEL_FIELDS = ("model", "weights", "device", "transform_input")
 COMPUTE_FIELDS = ("method", "aggregation", "noise_level", "n_samples", "steps", "seed", "target", "batch_size")
 DISPLAY_FIELDS = ("view", "percentile", "multiply_by_input", "cmap_absolute", "cmap_signed", "opacity", "shared_scale",
                   "clip_mode", "show")
@@ -36,6 +36,8 @@ class Params:
     weights: str = ""
     """For torchvision architectures: a state_dict path, a cached weights enum name, ``random`` or empty (DEFAULT)."""
     device: str = "auto"
+    transform_input: bool = True
+    """Inception v3 / GoogLeNet only: torchvision's input transform (core ``DEFAULT_TRANSFORM_INPUT``)."""
     method: str = "gradient"
     aggregation: str = "smoothgrad"
     noise_level: float = DEFAULT_NOISE_LEVEL
@@ -74,6 +76,12 @@ class Params:
 
     def model_key(self) -> tuple:
         return tuple(getattr(self, f) for f in MODEL_FIELDS)
+
+    def layout_option(self) -> bool | None:
+        """``transform_input`` for the model loader: the setting for Inception v3 / GoogLeNet, else ``None``."""
+        from ..core.models import LAYOUT_ARCHS
+
+        return self.transform_input if self.model in LAYOUT_ARCHS else None
 
     def compute_key(self) -> tuple:
         return tuple(getattr(self, f) for f in COMPUTE_FIELDS)
@@ -177,7 +185,7 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
         return _as_float(value, 0.0, 1.0)
     if name == "batch_size":
         return _as_int(value, 0, MAX_BATCH)
-    if name in ("multiply_by_input", "shared_scale"):
+    if name in ("multiply_by_input", "shared_scale", "transform_input"):
         return _as_bool(value)
     if name == "target":
         if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none", "predicted", "@invalid()")):

@@ -22,8 +22,10 @@ __all__ = ["SUFFIX", "build_session", "params_from_session", "display_state"]
 class _ModelRef:
     """What core ``session_for`` reads from a loaded model, built from the GUI's ModelInfo."""
 
-    def __init__(self, spec: str, weights_arg: str | None, weights_sha256: str | None) -> None:
+    def __init__(self, spec: str, weights_arg: str | None, weights_sha256: str | None,
+                 transform_input: bool | None = None) -> None:
         self.spec, self.weights_arg, self.weights_sha256 = spec, weights_arg, weights_sha256
+        self.layout = {} if transform_input is None else {"transform_input": transform_input}
 
 
 def build_session(params: Params, model_info, image_paths: list[Path], current: int, *, batch_size: int | None,
@@ -34,7 +36,9 @@ def build_session(params: Params, model_info, image_paths: list[Path], current: 
     weights_arg = getattr(model_info, "weights_arg", None) if model_info is not None else None
     model = _ModelRef(model_info.spec if model_info is not None else params.model,
                       weights_arg if weights_arg is not None else (params.weights or None),
-                      getattr(model_info, "weights_sha256", None) if model_info is not None else None)
+                      getattr(model_info, "weights_sha256", None) if model_info is not None else None,
+                      dict(getattr(model_info, "layout", ()) or ()).get("transform_input", params.layout_option())
+                      if model_info is not None else params.layout_option())
     target = "predicted" if params.target is None else int(params.target)
     return session_for(model, image_paths, config, device=device or params.device, target=target,
                        current=current, display=display)
@@ -49,6 +53,7 @@ def params_from_session(session: Session, base: Params) -> Params:
     data = base.to_dict()
     data.update({
         "model": session.model_spec, "weights": session.weights or "", "device": session.device,
+        "transform_input": base.transform_input if session.transform_input is None else session.transform_input,
         "method": cfg.method, "aggregation": cfg.aggregation, "noise_level": cfg.noise_level,
         "n_samples": cfg.n_samples, "steps": cfg.steps, "seed": cfg.seed, "target": target,
         "batch_size": cfg.batch_size or 0,

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from ..core import visualize as vz
 from ..core.devices import available_devices
 from ..core.errors import UserFacingError
+from ..core.paths import display_name, printable, resolve_path
 from ..core.session import Session, SessionError
 from . import display, session_io
 from .panels import _pg
@@ -417,14 +418,16 @@ class TrustMixin:
             self.show_error(str(exc))
             return False
         problems = list(session.check_files())
-        code = session.code_model()
-        if code is not None and code.is_file() and Path(code).resolve() != Path(str(self.params.model)).resolve():
-            if session.code_model_changed():
-                self.show_error(f"{Path(path).name}: not opened: {problems[0] if problems else 'model file changed'}")
+        code = session.code_model()  # resolved exactly as the loader resolves it (core.models.code_model_path)
+        if code is not None and code.is_file():
+            if session.code_model_changed():  # also when the session records no hash for it
+                self.show_error(f"{display_name(path)}: not opened: {problems[0] if problems else 'model file changed'}")
                 return False
-            if not self.confirm_code_model(code):
-                self.statusBar().showMessage(f"Session {Path(path).name} not opened", 8000)
-                return False
+            if str(code) not in self._trusted_code:
+                if not self.confirm_code_model(code):
+                    self.statusBar().showMessage(f"Session {display_name(path)} not opened", 8000)
+                    return False
+                self._trusted_code.add(str(code))
         new = session_io.params_from_session(session, self.params)
         known = {"auto", "cpu", *available_devices()}
         if new.device not in known and new.device.split(":")[0] not in known:
@@ -435,7 +438,7 @@ class TrustMixin:
         for kind in KINDS:
             if kind != "load":
                 self.controller.cancel(kind)
-        existing = [p for p in session.images if Path(p).is_file()]
+        existing = [str(resolve_path(p)) for p in session.images if resolve_path(p).is_file()]
         self.images.clear()
         self.state = None
         self.current = None
@@ -446,7 +449,7 @@ class TrustMixin:
         problems.extend(add_problems)
         row = -1
         if 0 <= session.current < len(session.images):
-            want = Path(session.images[session.current]).resolve()
+            want = resolve_path(session.images[session.current])
             row = next((i for i, e in enumerate(self.images.entries()) if e.path is not None
                         and Path(e.path).resolve() == want), -1)
         if row < 0 and self.images.rowCount() > 0:
@@ -476,7 +479,7 @@ class TrustMixin:
             self.show_tab(tab)
         if not problems:
             self.message_label.setText("")
-        self.statusBar().showMessage(f"Opened session {Path(path).name}: {len(existing)} image(s), "
+        self.statusBar().showMessage(f"Opened session {display_name(path)}: {len(existing)} image(s), "
                                      f"{new.short_text()}", 8000)
         return True
 
@@ -484,7 +487,7 @@ class TrustMixin:
         """A session naming a TorchScript / torch.export file would run that file's code: ask first."""
         answer = QMessageBox.question(
             self, "Load model code?",
-            f"This session loads the model file\n{path}\n\nTorchScript and torch.export files are programs. "
+            f"This session loads the model file\n{printable(path)}\n\nTorchScript and torch.export files are programs. "
             f"Load it only if you trust where it came from.", QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             QMessageBox.StandardButton.No)
         return answer == QMessageBox.StandardButton.Yes

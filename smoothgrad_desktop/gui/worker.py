@@ -104,6 +104,7 @@ class ModelInfo:
     weights_arg: str | None = None  # what the model was loaded with (for session files)
     weights_sha256: str | None = None
     weights_path: str | None = None  # the file the weights (or the TorchScript/export program) were read from
+    layout: tuple = ()  # Inception v3 / GoogLeNet: (("aux_logits", bool), ("transform_input", bool), ...)
 
 
 @dataclass
@@ -346,7 +347,7 @@ class Worker(QObject):
         weights = job.options.get("weights") or None
         device = job.options.get("device", "auto")
         t0 = time.perf_counter()
-        model = load_model(spec, weights, device)
+        model = load_model(spec, weights, device, transform_input=job.options.get("transform_input"))
         self.model = model
         self._prepared.clear()
         if self._noise_model is not None and self._noise_model.device != model.device:
@@ -355,7 +356,8 @@ class Worker(QObject):
                          device=str(model.device), device_text=describe_device(model.device),
                          guided_ok=model.guided_ok, notes=tuple(model.notes), seconds=time.perf_counter() - t0,
                          weights_arg=model.weights_arg, weights_sha256=model.weights_sha256,
-                         weights_path=str(model.weights_path) if model.weights_path is not None else None)
+                         weights_path=str(model.weights_path) if model.weights_path is not None else None,
+                         layout=tuple(sorted(model.layout.items())))
 
     def _job_explain(self, job: Job) -> ExplainOutcome:
         model, prepared, state = self._prepare(job)

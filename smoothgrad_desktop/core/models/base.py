@@ -48,6 +48,32 @@ class ImagePipeline:
             return int(w), int(h)
         raise ValueError(f"unknown resize {self.resize!r}")
 
+    def output_shape(self, size: tuple[int, int]) -> tuple[int, int, int]:
+        """``(C, H, W)`` of the model input for an image of ``size`` (width, height), computed without resizing."""
+        sw, sh = self._scaled_size(*size)
+        if self.crop is not None:
+            sh, sw = self.crop
+        return (self.channels, int(sh), int(sw))
+
+    def check_size(self, size: tuple[int, int], name: str) -> None:
+        """Refuse (one line, :class:`AttributionError`) an image whose preprocessing would make a model input (or
+        a resized image before the crop) over the bounds of :mod:`..schema`, or stretch it more than
+        :data:`~..schema.MAX_INPUT_ASPECT` times in one direction than the other. Nothing is resized before."""
+        from ..schema import MAX_INPUT_ASPECT, check_model_input
+
+        width, height = int(size[0]), int(size[1])
+        sw, sh = self._scaled_size(width, height)
+        if (sw, sh) != (width, height):
+            check_model_input(name, self.channels, sh, sw, stage="resized image")
+            stretch = (sw / width) / (sh / height)
+            stretch = max(stretch, 1.0 / stretch)
+            if stretch > MAX_INPUT_ASPECT:
+                raise AttributionError(
+                    f"{name}: preprocessing would stretch the {width} × {height} px image "
+                    f"{f'{stretch:,.0f}'.replace(',', ' ')} times more in one direction than the other (the limit "
+                    f"is {MAX_INPUT_ASPECT:g}); crop the image to the part you want explained")
+        check_model_input(name, *self.output_shape((width, height)))
+
     def box(self, size: tuple[int, int]) -> Box:
         """The region of an original image of ``size`` (width, height) that the model input covers."""
         width, height = size
@@ -114,6 +140,9 @@ class TransformPipeline:
     geometry: ImagePipeline
     source: str
     scale: float = 1.0 / 255.0
+    exact: bool = True
+    """False when ``geometry`` only approximates the library's size rule: the box is approximate, and the size
+    bounds are left to the model (the library decides the input size)."""
 
     @property
     def channels(self) -> int:
@@ -160,6 +189,14 @@ class TransformPipeline:
     def box(self, size: tuple[int, int]) -> Box:
         return self.geometry.box(size)
 
+    def output_shape(self, size: tuple[int, int]) -> tuple[int, int, int]:
+        return self.geometry.output_shape(size)
+
+    def check_size(self, size: tuple[int, int], name: str) -> None:
+        """The size bounds of :meth:`ImagePipeline.check_size`, on the library's resize and crop."""
+        if self.exact:
+            self.geometry.check_size(size, name)
+
     def describe(self) -> str:
         return f"{self.source}: {self.geometry.describe()}"
 
@@ -183,6 +220,9 @@ class LoadedModel:
     """The ``weights`` argument the model was loaded with (a path, an enum name, ``random`` or None)."""
     source: dict = field(default_factory=dict)
     """Where the model came from, for provenance: library and version, model name, config hash..."""
+    layout: dict = field(default_factory=dict)
+    """Inception v3 / GoogLeNet: ``{"transform_input": bool, "aux_logits": bool, "transform_input_source": str}``
+    (``aux_logits``: whether the weights held the auxiliary classifiers, which are dropped for explaining)."""
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         return self.module(x)

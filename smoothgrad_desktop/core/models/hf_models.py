@@ -171,7 +171,7 @@ def load_transformers_folder(folder: Path, device: torch.device, spec: str, disp
         source_text += " (its size rule is not shown; the input box on the image is approximate)"
     rescale = _field(processor, "rescale_factor") if _field(processor, "do_rescale") is not False else 1.0
     pipeline = TransformPipeline(transform=transform, geometry=geometry, source=source_text,
-                                 scale=float(rescale or 1.0 / 255.0))
+                                 scale=float(rescale or 1.0 / 255.0), exact=exact)
     module = LogitsModule(model).eval().requires_grad_(False).to(device)
     num_labels = int(getattr(config, "num_labels", 0) or 0)
     id2label = getattr(config, "id2label", None) or {}

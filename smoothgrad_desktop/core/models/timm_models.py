@@ -67,6 +67,7 @@ def pipeline_for(timm, model: torch.nn.Module) -> tuple[TransformPipeline, dict]
         resize = ("short", scaled[0])
     else:  # 'border' or a non-square centre crop: timm keeps the ratio (ResizeKeepRatio); the box is approximate
         resize = ("exact", scaled)
+    exact = mode == "squash" or (mode == "center" and scaled[0] == scaled[1])
     geometry = ImagePipeline(
         channels=channels, resize=resize, crop=(height, width),
         mean=tuple(float(v) for v in data_cfg["mean"]), std=tuple(float(v) for v in data_cfg["std"]),
@@ -74,7 +75,7 @@ def pipeline_for(timm, model: torch.nn.Module) -> tuple[TransformPipeline, dict]
     )
     source = (f"timm {timm.__version__} create_transform ({data_cfg.get('interpolation')}, crop_pct {crop_pct}, "
               f"crop_mode {mode})")
-    return TransformPipeline(transform=transform, geometry=geometry, source=source), data_cfg
+    return TransformPipeline(transform=transform, geometry=geometry, source=source, exact=exact), data_cfg
 
 
 def labels_for(timm, model: torch.nn.Module, base_cfg: dict) -> list[str]:

@@ -16,11 +16,21 @@ import torchvision
 from torchvision.transforms import InterpolationMode
 
 from ..errors import ModelLoadError
+from ..paths import display_name, printable, resolve_path
 from .base import ImagePipeline, LoadedModel, sha256_file
 from .weights import apply_state_dict, load_state_dict_file
 
 _PIL_INTERPOLATION = {InterpolationMode.BILINEAR: 2, InterpolationMode.BICUBIC: 3, InterpolationMode.NEAREST: 0}
 _AUX_ARCHS = {"inception_v3": ("AuxLogits",), "googlenet": ("aux1", "aux2")}
+LAYOUT_ARCHS = tuple(_AUX_ARCHS)
+"""Architectures whose layout is not fixed by their name: ``transform_input`` and ``aux_logits``."""
+DEFAULT_TRANSFORM_INPUT = True
+"""``transform_input`` when nothing says otherwise. On, because torchvision's own pretrained Inception v3 and
+GoogLeNet weights need it (they were trained on inputs scaled to [-1, 1]; ``transform_input`` maps the ImageNet
+normalisation to that), and networks fine-tuned from them, the usual way such a state_dict is made, inherit it
+(``inception_v3(weights=...)`` sets it). A network trained from scratch with torchvision's constructor defaults
+has it off: say ``--transform-input off`` (or untick the app's "Input transform") for those. The weights cannot
+tell the two apart; the choice is recorded in the provenance and in the model's notes."""
 
 
 def architectures() -> list[str]:
@@ -75,18 +85,38 @@ def pipeline_from_weights(weights) -> ImagePipeline:
 
 
 def _num_classes(state: dict) -> int | None:
-    """The output size from the last 2-D weight (the classifier) in a state_dict."""
+    """The output size from the classifier (``fc.weight``, else the last 2-D weight) in a state_dict."""
+    if "fc.weight" in state and state["fc.weight"].dim() == 2:
+        return int(state["fc.weight"].shape[0])
     weights2d = [v for k, v in state.items() if k.endswith("weight") and v.dim() == 2]
     return int(weights2d[-1].shape[0]) if weights2d else None
 
 
-def build(arch: str, num_classes: int = 1000, *, pretrained_layout: bool = True) -> torch.nn.Module:
+def build(arch: str, num_classes: int = 1000, *, transform_input: bool = DEFAULT_TRANSFORM_INPUT,
+          aux_logits: bool = True) -> torch.nn.Module:
+    """The network with weights=None; for Inception v3 / GoogLeNet with the given layout."""
     kwargs = {}
     if arch in _AUX_ARCHS:
-        kwargs["init_weights"] = False  # torchvision's scipy-based init is slow and irrelevant here
-        if pretrained_layout:  # the layout torchvision uses for its own pretrained weights
-            kwargs.update(transform_input=True, aux_logits=True)
+        kwargs.update(init_weights=False,  # torchvision's scipy-based init is slow and irrelevant here
+                      transform_input=bool(transform_input), aux_logits=bool(aux_logits))
     return torchvision.models.get_model(arch, weights=None, num_classes=num_classes, **kwargs)
+
+
+def has_aux_weights(arch: str, state: dict) -> bool:
+    """True when a state_dict holds the auxiliary classifier(s) of Inception v3 / GoogLeNet."""
+    return any(k.split(".", 1)[0] in _AUX_ARCHS.get(arch, ()) for k in state)
+
+
+def published_checkpoint(arch: str, sha256: str | None):
+    """The torchvision weights enum entry whose published file has this SHA-256 (torchvision names its files
+    ``<name>-<first hex digits of the SHA-256>.pth``), else ``None``."""
+    if not sha256:
+        return None
+    for member in _weights_enum(arch):
+        prefix = Path(member.url).stem.rsplit("-", 1)[-1]
+        if len(prefix) >= 8 and sha256.startswith(prefix):
+            return member
+    return None
 
 
 def fold_batch_norm(net: torch.nn.Module) -> torch.nn.Module:
@@ -141,37 +171,64 @@ def _drop_aux(arch: str, net: torch.nn.Module) -> None:
         net.aux_logits = False
 
 
-def load_torchvision(arch: str, weights: str | None, device: torch.device) -> LoadedModel:
+def load_torchvision(arch: str, weights: str | None, device: torch.device,
+                     transform_input: bool | None = None) -> LoadedModel:
+    """``transform_input``: Inception v3 / GoogLeNet only; ``None`` takes :data:`DEFAULT_TRANSFORM_INPUT` (the
+    published weights always say on). ``aux_logits`` follows the state_dict (aux weights present or not)."""
     if not is_architecture(arch):
         raise ModelLoadError(f"unknown model {arch!r}: use default, mnist-noise, a torchvision architecture "
                              f"(e.g. resnet50, inception_v3) or a TorchScript/torch.export file")
+    if transform_input is not None and arch not in _AUX_ARCHS:
+        raise ModelLoadError(f"--transform-input applies to {' and '.join(LAYOUT_ARCHS)} only, not {arch}")
     meta_weights = resolve_weights_enum(arch, weights)
     notes: list[str] = []
+    layout: dict = {}
     if weights == "random":
         meta_weights = _weights_enum(arch).DEFAULT
-        net = build(arch, pretrained_layout=False)
+        transform = DEFAULT_TRANSFORM_INPUT if transform_input is None else transform_input
+        net = build(arch, transform_input=transform)
         path, sha = None, None
         name = f"{arch} (random weights)"
         notes.append("random weights (not trained)")
         num_classes = 1000
+        if arch in _AUX_ARCHS:
+            layout = {"transform_input": transform, "aux_logits": True,
+                      "transform_input_source": "default" if transform_input is None else "option"}
     else:
         if meta_weights is not None:
             path = cached_weights_path(meta_weights)
             if not path.is_file():
                 raise ModelLoadError(
-                    f"weights for {arch} not found: looked for {path} — copy {path.name} there "
+                    f"weights for {arch} not found: looked for {printable(path)} — copy {path.name} there "
                     f"(the torch hub cache) or pass --weights FILE with a state_dict; nothing is downloaded"
                 )
             name = f"{arch} ({meta_weights})"
         else:
-            path = Path(weights)
+            path = resolve_path(weights)
             meta_weights = _weights_enum(arch).DEFAULT
-            name = f"{arch} ({path.name})"
+            name = f"{arch} ({display_name(path)})"
         state = load_state_dict_file(path)
-        num_classes = _num_classes(state) or 1000
-        net = build(arch, num_classes)
-        apply_state_dict(net, state, path.name)
         sha = sha256_file(path)
+        num_classes = _num_classes(state) or 1000
+        if arch in _AUX_ARCHS:
+            aux = has_aux_weights(arch, state)
+            published = published_checkpoint(arch, sha)
+            if transform_input is not None:
+                transform, source = transform_input, "option"
+                if published is not None and not transform_input:
+                    notes.append(f"transform_input off although {published} was trained with it on")
+            elif published is not None:
+                transform, source = True, f"published weights {published}"
+            else:
+                transform, source = DEFAULT_TRANSFORM_INPUT, "default"
+            net = build(arch, num_classes, transform_input=transform, aux_logits=aux)
+            layout = {"transform_input": transform, "aux_logits": aux, "transform_input_source": source}
+            if source == "default":
+                notes.append(f"transform_input {'on' if transform else 'off'} assumed (the weights cannot show it; "
+                             f"--transform-input {'off' if transform else 'on'} for the other layout)")
+        else:
+            net = build(arch, num_classes)
+        apply_state_dict(net, state, display_name(path))
     _drop_aux(arch, net)
     net.eval().requires_grad_(False)
     net = fold_batch_norm(net).to(device)
@@ -184,5 +241,5 @@ def load_torchvision(arch: str, weights: str | None, device: torch.device) -> Lo
     labels = categories if len(categories) == num_classes else [f"class {i}" for i in range(num_classes)]
     return LoadedModel(
         spec=arch, kind="torchvision", name=name, module=net, device=device, labels=labels, pipeline=pipeline,
-        weights_path=path, weights_sha256=sha, notes=notes,
+        weights_path=path, weights_sha256=sha, notes=notes, layout=layout,
     )

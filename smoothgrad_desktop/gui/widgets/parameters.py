@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 
 from ...core.devices import available_devices
 from ...core.methods import METHOD_LABELS, METHODS
-from ...core.models import EMBEDDED_SPECS
+from ...core.models import EMBEDDED_SPECS, LAYOUT_ARCHS
 from ...core.smoothing import AGGREGATION_LABELS, AGGREGATIONS
 from ...core.visualize import COLOR_BLIND_SAFE, COLORMAPS, colormap_names
 from ..params import MAX_BATCH, MAX_SAMPLES, MAX_SEED, MAX_STEPS, Params
@@ -47,6 +47,11 @@ TIPS = {
     "weights": "A state_dict file for the architecture, a weights name found in the local torch cache (e.g. "
                "IMAGENET1K_V1), 'random' for untrained weights, or empty for the architecture's default weights "
                "from the local cache.",
+    "transform_input": "Inception v3 and GoogLeNet only: torchvision's transform_input, which rescales the "
+                       "ImageNet-normalised input to the [-1, 1] range Google's weights were trained on. On (the "
+                       "default) for torchvision's pretrained weights and networks fine-tuned from them; off for a "
+                       "network trained from scratch with torchvision's defaults. The weights file cannot show "
+                       "which; the auxiliary heads follow the file.",
     "file": "A TorchScript (.pt/.ts) or torch.export (.pt2) model file. Such files contain code: only open files "
             "you trust.",
     "method": "The map that is averaged: the plain gradient of the class score, gradient × input, Integrated "
@@ -107,6 +112,7 @@ def _select(box: QComboBox, data) -> bool:
 
 class ParameterEditor(QWidget):
     params_changed = Signal(object)  # Params
+    model_file_chosen = Signal(str)  # a model file picked in the dialog or entered with Return (even the same one)
     reset_requested = Signal()
 
     def __init__(self, params: Params | None = None, parent: QWidget | None = None,
@@ -148,6 +154,10 @@ class ParameterEditor(QWidget):
         self._weights_row = self._with_button(self.weights_edit, self.weights_button)
         self._weights_row_label = self._label("Weights", self.weights_edit, TIPS["weights"])
         form.addRow(self._weights_row_label, self._weights_row)
+
+        self.transform_check = QCheckBox("Input transform (Inception/GoogLeNet)")
+        self.transform_check.setToolTip(TIPS["transform_input"])
+        form.addRow("", self.transform_check)
 
         self.file_edit = QLineEdit()
         self.file_edit.setPlaceholderText("path to a .pt / .ts / .pt2 model")
@@ -273,9 +283,12 @@ class ParameterEditor(QWidget):
         # connections (all GUI thread)
         self.model_combo.currentIndexChanged.connect(self._on_model_kind)
         self.arch_combo.activated.connect(self._emit)
+        self.arch_combo.currentTextChanged.connect(self._show_model_rows)
         self.arch_combo.lineEdit().editingFinished.connect(self._emit)
         self.weights_edit.editingFinished.connect(self._emit)
+        self.transform_check.toggled.connect(self._emit)
         self.file_edit.editingFinished.connect(self._emit)
+        self.file_edit.returnPressed.connect(self._choose_file)
         self.weights_button.clicked.connect(self._browse_weights)
         self.file_button.clicked.connect(self._browse_model_file)
         for box in (self.method_combo, self.aggregation_combo, self.target_combo, self.view_combo, self.clip_combo,
@@ -346,6 +359,7 @@ class ParameterEditor(QWidget):
             else:
                 _select(self.model_combo, MODEL_FILE)
                 self.file_edit.setText(spec)
+            self.transform_check.setChecked(params.transform_input)
             self._show_model_rows()
             _select(self.method_combo, params.method)
             _select(self.aggregation_combo, params.aggregation)
@@ -381,6 +395,7 @@ class ParameterEditor(QWidget):
         target = self.target_combo.currentData()
         return replace(
             p, model=model, weights=weights, device=self.device_combo.currentData() or "auto",
+            transform_input=self.transform_check.isChecked(),
             method=self.method_combo.currentData(), aggregation=self.aggregation_combo.currentData(),
             noise_level=round(self.noise_spin.value() / 100.0, 6), n_samples=self.n_spin.value(),
             steps=self.steps_spin.value(), seed=self.seed_spin.value(),
@@ -444,6 +459,7 @@ class ParameterEditor(QWidget):
         tv, fl = kind == MODEL_TORCHVISION, kind == MODEL_FILE
         for w in (self.arch_combo, self._arch_row_label, self._weights_row, self._weights_row_label):
             w.setVisible(tv)
+        self.transform_check.setVisible(tv and self.arch_combo.currentText().strip() in LAYOUT_ARCHS)
         for w in (self._file_row, self._file_row_label):
             w.setVisible(fl)
 
@@ -462,7 +478,19 @@ class ParameterEditor(QWidget):
                                               "Model files (*.pt *.ts *.pt2 *.pth);;All files (*)")
         if path:
             self.file_edit.setText(path)
-            self._emit()
+            self._choose_file()
+
+    @Slot()
+    def _choose_file(self) -> None:
+        """A model file was chosen (dialog or Return): emit the new parameters, and ``model_file_chosen`` so that
+        choosing the same file again reloads it."""
+        if self._updating or self.model_combo.currentData() != MODEL_FILE:
+            return
+        text = self.file_edit.text().strip()
+        if not text:
+            return
+        self.model_file_chosen.emit(text)
+        self._emit()
 
     # ------------------------------------------------------------------ from the window
     def set_labels(self, labels: tuple[str, ...] | list[str]) -> None:
