@@ -15,61 +15,14 @@ input, ``--overwrite``), and every printed line goes through :func:`core.paths.p
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-PROG = "smoothgrad-desktop"
-EXIT_OK, EXIT_INPUT_FAILED, EXIT_USAGE = 0, 1, 2
-
-
-def _float01(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not (value >= 0 and value < float("inf")):
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
-    return value
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _percentile(text: str) -> float:
-    value = _float01(text)
-    if not 0 < value <= 100:
-        raise argparse.ArgumentTypeError(f"percentile must be in (0, 100], got {text}")
-    return value
-
-
-def _add_model_options(c: argparse.ArgumentParser) -> None:
-    from .core import schema
-
-    c.add_argument("--model", default="default", metavar="SPEC",
-                   help="default (embedded MNIST CNN), mnist-noise, a torchvision architecture name, timm:NAME "
-                        "(e.g. timm:convnext_tiny), hf:ORG/NAME (in the local Hugging Face cache), a folder with a "
-                        "transformers or timm model, or a TorchScript/torch.export file; see the 'models' command")
-    c.add_argument("--weights", metavar="PATH",
-                   help="for a torchvision architecture or timm:NAME: a .safetensors file or state_dict, 'random', "
-                        "or (torchvision) a weights enum name found in the local torch hub cache (e.g. "
-                        "IMAGENET1K_V1); without it, the pretrained weights in the local cache")
-    c.add_argument("--transform-input", choices=["on", "off"], default=None,
-                   help="inception_v3 and googlenet only: torchvision's input transform (default on: its "
-                        "pretrained weights and networks fine-tuned from them need it; off for a network trained "
-                        "from scratch with torchvision's defaults). The auxiliary heads follow the weights file.")
-    schema.add_arguments(c)
-    c.add_argument("--target", default="predicted", metavar="T", help="'predicted', a class index or a class name")
-    c.add_argument("--device", default="auto", metavar="D", help="auto (CUDA > MPS > CPU), cpu, cuda, cuda:N or mps")
+from .cli_common import (  # noqa: F401 - the exit codes stay importable from here
+    EXIT_INPUT_FAILED, EXIT_OK, EXIT_USAGE, PROG, add_model_options, err, percentile_arg, positive_int, prepare_run,
+    run_inputs, say,
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -96,9 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "folders of them) and write STEM.npy, STEM.png and STEM.json into --out.")
     c.add_argument("inputs", nargs="+", metavar="INPUT")
     c.add_argument("--out", required=True, metavar="DIR", help="output folder (created if missing)")
-    _add_model_options(c)
+    add_model_options(c)
     c.add_argument("--view", default="absolute", choices=["absolute", "signed"])
-    c.add_argument("--percentile", type=_percentile, default=99.0, metavar="P", help="capping percentile (default 99)")
+    c.add_argument("--percentile", type=percentile_arg, default=99.0, metavar="P", help="capping percentile (default 99)")
     c.add_argument("--multiply-by-input", action="store_true", help="multiply the map by the input before display")
     c.add_argument("--cmap", default=None, metavar="NAME", help="colour map for the PNG (default per view)")
     c.add_argument("--overwrite", action="store_true", help="replace existing output files (default: refuse)")
@@ -110,8 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "the random-target test; writes STEM.evaluation.json and PNG plots into --out.")
     e.add_argument("inputs", nargs="+", metavar="INPUT")
     e.add_argument("--out", required=True, metavar="DIR")
-    _add_model_options(e)
-    e.add_argument("--curve-steps", type=_positive, default=50, metavar="K",
+    add_model_options(e)
+    e.add_argument("--curve-steps", type=positive_int, default=50, metavar="K",
                    help="points on the deletion/insertion curves (default 50)")
     e.add_argument("--sanity-layers", type=int, default=None, metavar="L",
                    help="randomise only the top L layers (default: all)")
@@ -125,9 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "provenance of every input, plus the raw .npy maps.")
     r.add_argument("inputs", nargs="+", metavar="INPUT")
     r.add_argument("--out", required=True, metavar="DIR")
-    _add_model_options(r)
+    add_model_options(r)
     r.add_argument("--view", default="absolute", choices=["absolute", "signed"])
-    r.add_argument("--percentile", type=_percentile, default=99.0, metavar="P")
+    r.add_argument("--percentile", type=percentile_arg, default=99.0, metavar="P")
     r.add_argument("--title", default="SmoothGrad Desktop report")
     r.add_argument("--overwrite", action="store_true")
     r.add_argument("--quiet", "-q", action="store_true")
@@ -145,153 +98,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def config_from_args(args: argparse.Namespace):
-    from .core.schema import FIELDS
-    from .core.smoothing import SmoothingConfig
-
-    return SmoothingConfig(**{f.name: getattr(args, f.name) for f in FIELDS})
-
-
-def _expand_inputs(inputs: Sequence[str]) -> list[Path]:
-    """The input files of a call: each INPUT as given, a folder replaced by its supported files (sorted)."""
-    from .core.images import is_supported
-
-    paths: list[Path] = []
-    for text in inputs:
-        p = Path(text)
-        if p.is_dir() and not is_supported(p):
-            try:
-                paths.extend(sorted(q for q in p.iterdir() if q.is_file() and is_supported(q)))
-            except OSError as exc:
-                paths.append(p)  # reported as that input's error when it is read
-                del exc
-        else:
-            paths.append(p)
-    return paths
-
-
-def _say(message: str, stream=None) -> None:
-    """Print one line; any file name in it is shown printable (:func:`core.paths.printable`): a crafted name
-    cannot move the cursor, clear the line or fake another message."""
-    from .core.paths import printable
-
-    print(printable(" ".join(str(message).splitlines())), file=stream or sys.stdout)
-
-
-def _err(message: str) -> None:
-    _say(f"{PROG}: {message}", sys.stderr)
-
-
-def check_paths(args: argparse.Namespace) -> int | None:
-    """An empty INPUT or ``--out`` (an unset shell variable) is a usage error, not "the current folder"."""
-    for text in getattr(args, "inputs", []) or []:
-        if text == "":
-            _err("an INPUT is an empty string (an unset variable?); name files or folders explicitly, "
-                 "e.g. '.' for the current folder")
-            return EXIT_USAGE
-    if getattr(args, "out", None) == "":
-        _err("--out is an empty string; name the output folder explicitly, e.g. '.'")
-        return EXIT_USAGE
-    return None
-
-
-@dataclass
-class Prepared:
-    """What every writing command needs before its first input: the validated configuration, the loaded model,
-    the output folder, the input files and the output planner (which protects every input and model file)."""
-
-    config: object
-    model: object
-    out: Path
-    inputs: list[Path]
-    planner: object
-
-
-def model_from_args(args: argparse.Namespace):
-    """The model the shared model options name (``--model``, ``--weights``, ``--device``, ``--transform-input``);
-    raises :class:`core.errors.UserFacingError` with one line."""
-    from .core.models import load_model
-
-    transform = getattr(args, "transform_input", None)
-    return load_model(args.model, args.weights, args.device,
-                      transform_input=None if transform is None else transform == "on")
-
-
-def prepare_run(args: argparse.Namespace):
-    """Validate the shared options, load the model, create the output folder and plan the outputs:
-    a :class:`Prepared`, or an exit code after printing one line."""
-    from .core.errors import UserFacingError
-    from .core.models.catalog import remember
-    from .core.outputs import OutputPlanner
-
-    bad = check_paths(args)
-    if bad is not None:
-        return bad
-    config = config_from_args(args)
-    try:
-        config.validate()
-        model = model_from_args(args)
-        refusal = model.guided_refusal() if config.method == "guided-backprop" else None
-        if refusal:
-            raise UserFacingError(refusal)
-    except UserFacingError as exc:
-        _err(str(exc))
-        return EXIT_USAGE
-    remember(args.model, args.weights)
-    out = Path(args.out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        _err(f"cannot create output folder {out}: {exc.strerror or exc}")
-        return EXIT_USAGE
-    inputs = _expand_inputs(args.inputs)
-    planner = OutputPlanner(out, overwrite=args.overwrite,
-                            protected=[*inputs, getattr(model, "weights_path", None)])
-    return Prepared(config, model, out, inputs, planner)
-
-
-def run_inputs(args: argparse.Namespace, prepared: "Prepared", suffixes, work, on_written=None) -> int:
-    """For every input: plan its output files (``STEM + suffix``, see :mod:`core.outputs`), call
-    ``work(path) -> ({suffix: bytes}, summary)`` and write the files all-or-nothing.
-
-    ``suffixes`` is a sequence, or a function of the input path giving one. A failing input gets one line on
-    stderr and no files; the others go on; exit 1 if any failed. ``on_written(path)`` runs after an input's
-    files are in place."""
-    from .core.errors import UserFacingError
-    from .core.paths import display_name
-
-    failures = 0
-    planner = prepared.planner
-    for path in prepared.inputs:
-        t0 = time.perf_counter()
-        name = display_name(path)
-        plan = None
-        try:
-            wanted = suffixes(path) if callable(suffixes) else suffixes
-            plan = planner.plan_stem(path, wanted)
-            files, summary = work(path)
-            planner.write(plan, {plan.stem + suffix: data for suffix, data in files.items()})
-        except UserFacingError as exc:
-            failures += 1
-            if plan is not None:
-                planner.release(plan)
-            message = str(exc)
-            _err(message if message.startswith(name) else f"{name}: {message}")
-            continue
-        except Exception as exc:  # noqa: BLE001 - a crash in one input must not kill the batch
-            failures += 1
-            if plan is not None:
-                planner.release(plan)
-            first = str(exc).splitlines()[0] if str(exc) else ""
-            _err(f"{name}: unexpected error ({type(exc).__name__}: {first})")
-            continue
-        if on_written is not None:
-            on_written(path)
-        if not args.quiet:
-            _say(f"{name}: {summary}, {time.perf_counter() - t0:.2f} s")
-    return EXIT_INPUT_FAILED if failures else EXIT_OK
-
-
 def cmd_compute(args: argparse.Namespace) -> int:
     from .core import visualize as vz
     from .core.explain import explain
@@ -300,7 +106,7 @@ def cmd_compute(args: argparse.Namespace) -> int:
     from .core.views import heatmap_rgba
 
     if args.cmap is not None and args.cmap not in vz.COLORMAPS:
-        _err(f"unknown colour map {args.cmap!r}; choose one of {', '.join(vz.COLORMAPS)}")
+        err(f"unknown colour map {args.cmap!r}; choose one of {', '.join(vz.COLORMAPS)}")
         return EXIT_USAGE
     prepared = prepare_run(args)
     if isinstance(prepared, int):
@@ -345,15 +151,15 @@ def cmd_models(args: argparse.Namespace) -> int:
                 ("recent", "Recently used:")]
     for origin, heading in sections:
         rows = [e for e in entries if e.origin == origin]
-        _say(heading)
+        say(heading)
         if not rows:
-            _say("  (none)")
+            say("  (none)")
         for e in rows:
             line = f"  --model {e.spec}" + (f" --weights {e.weights}" if e.weights else "")
             detail = e.title if e.origin != "embedded" else e.title + _accuracy(embedded_metrics(e.spec))
             line = f"{line:58s} {detail}"
-            _say(line + ("" if e.available else f"  [unavailable: {e.reason}]"))
-    _say("Also: timm:NAME with --weights FILE.safetensors or --weights random, a transformers/timm model folder, "
+            say(line + ("" if e.available else f"  [unavailable: {e.reason}]"))
+    say("Also: timm:NAME with --weights FILE.safetensors or --weights random, a transformers/timm model folder, "
          "any TorchScript (.pt/.ts) or torch.export (.pt2) file.")
     return EXIT_OK
 
@@ -381,12 +187,12 @@ def cmd_self_test(_args: argparse.Namespace) -> int:
         model = load_model("default", device="cpu")
         expl = explain(model, load_input(sample), SmoothingConfig(seed=0))
     except UserFacingError as exc:
-        _err(f"self-test failed: {exc}")
+        err(f"self-test failed: {exc}")
         return EXIT_INPUT_FAILED
     attr = expl.result.attribution
     ok = bool(np.all(np.isfinite(attr)) and np.abs(attr).max() > 0 and attr.std() > 0)
     status = "ok" if ok else "FAILED (map is trivial)"
-    _say(f"self-test {status}: {sample.name} -> {expl.target_label} (p={expl.top[0].probability:.3f}), "
+    say(f"self-test {status}: {sample.name} -> {expl.target_label} (p={expl.top[0].probability:.3f}), "
           f"SmoothGrad n={expl.result.n}, max|map|={np.abs(attr).max():.4g}, {time.perf_counter() - t0:.2f} s")
     return EXIT_OK if ok else EXIT_INPUT_FAILED
 
@@ -406,5 +212,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(args)
     except KeyboardInterrupt:
-        _err("interrupted")
+        err("interrupted")
         return 130
