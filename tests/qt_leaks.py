@@ -121,8 +121,6 @@ class QtLeakTracker:
         def single_shot_tracked(*args):
             """QTimer.singleShot(msec, functor) and (msec, context, functor) through a QTimer of our own, so that
             one still pending when the test ends is found; other forms go to Qt's own."""
-            if args and isinstance(args[0], QTimer):
-                args = args[1:]  # called on an instance
             msec, rest = (args[0], args[1:]) if args else (None, ())
             context = None
             if len(rest) == 2 and not isinstance(rest[1], str) and callable(rest[1]) and _valid(rest[0]) \
@@ -160,7 +158,7 @@ class QtLeakTracker:
     # ------------------------------------------------------------------------------------------- check
     def check(self, pool_grace_ms: int = 1000) -> list[str]:
         """One line per leak: running QThreads, active QTimers (single shots included), busy QThreadPools, new
-        top-level widgets. What is found is stopped, closed and scheduled for deletion."""
+        top-level widgets. What is found is stopped or closed (widgets are not deleted: Qt may own them)."""
         from PySide6.QtCore import QCoreApplication, QEvent
         from PySide6.QtWidgets import QApplication
 
@@ -185,7 +183,7 @@ class QtLeakTracker:
 
         app = QApplication.instance()
         if app is not None:
-            _POPUPS = _popup_types()
+            popups = _popup_types()
             for _ in range(2):  # closed widgets scheduled for deletion (pytest-qt's deleteLater), then the garbage
                 QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
                 gc.collect()
@@ -193,7 +191,7 @@ class QtLeakTracker:
                 if widget.parent() is not None or _pointer(widget) in self.widgets_before:
                     continue
                 made_here = _pointer(widget) in self.created
-                if not widget.isVisible() and (widget.windowType() in _POPUPS or not made_here):
+                if not widget.isVisible() and (widget.windowType() in popups or not made_here):
                     # hidden helpers that live as long as something else: pyqtgraph's parentless context menus,
                     # the style widget Qt makes for each QGraphicsWidget with a size policy (no Python stack)
                     continue
