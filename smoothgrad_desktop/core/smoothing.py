@@ -653,13 +653,16 @@ def smooth_many(
     group_rows: int | None = None,
     on_done: Callable[[int, SmoothingResult], None] | None = None,
     channels_last: bool | None = None,
+    return_errors: bool = False,
 ) -> list[SmoothingResult]:
     """:func:`smooth_attribution` for several inputs of the same shape at once: each input keeps the chunking it
     would have alone (the same batch size and the same noise for the same seed, so its result is the
     one-at-a-time result), and the chunks of several inputs share one forward/backward of at most ``group_rows``
     rows (default :func:`group_rows_for`), so small inputs run at the throughput of large batches. Memory is
     bounded by one such batch plus four maps per input. Integrated gradients keeps one input per batch (each
-    input has its own baseline). ``on_done(i, result)`` is called as soon as input ``i`` is finished."""
+    input has its own baseline). ``on_done(i, result)`` is called as soon as input ``i`` is finished; with
+    ``return_errors`` an input whose map is not finite gets its :class:`AttributionError` in place of a result
+    (the other inputs go on)."""
     config.validate()
     if not xs:
         return []
@@ -679,7 +682,12 @@ def smooth_many(
     t0 = time.perf_counter()
 
     def finished(i: int, job: _Job) -> None:
-        results[i] = engine.result(job, engine.rows, time.perf_counter() - t0)
+        try:
+            results[i] = engine.result(job, engine.rows, time.perf_counter() - t0)
+        except AttributionError as exc:
+            if not return_errors:
+                raise
+            results[i] = exc  # type: ignore[call-overload]
         job.moments = job.previous = None  # type: ignore[assignment] - on the host now; free the device copies
         job.kept.clear()
         job.convergence.clear()
