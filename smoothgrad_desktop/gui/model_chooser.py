@@ -182,10 +182,10 @@ class CatalogTreeModel(QAbstractItemModel):
         if role == Qt.ItemDataRole.DisplayRole:
             if index.column() == 0:
                 return printable(entry.title, limit=90)
-            where = entry.origin if entry.path is None else f"{entry.origin}: {entry.path}"
             if not usable:
-                where = f"unavailable: {entry.reason or kind.reason}"
-            return printable(where, limit=200)
+                return printable(f"unavailable: {entry.reason or kind.reason}", limit=300)
+            # a path keeps its start and its end (the view elides on the right)
+            return entry.origin if entry.path is None else f"{entry.origin}: {printable(entry.path, limit=64)}"
         if role == Qt.ItemDataRole.ToolTipRole:
             lines = [f"--model {entry.spec}" + (f" --weights {entry.weights}" if entry.weights else "")]
             if not usable:
@@ -248,7 +248,7 @@ class ModelChooser(QDialog):
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.tree.setUniformRowHeights(True)
         self.tree.setAlternatingRowColors(True)
-        self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.tree.setToolTip("What this machine has, by kind. Greyed out: it cannot load here (the reason is beside "
                              "it).")
         self.tree.selectionModel().currentChanged.connect(self._on_current)
@@ -284,6 +284,7 @@ class ModelChooser(QDialog):
         splitter.addWidget(box)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
+        splitter.setSizes([720, 480])
 
         self.spec_edit = QLineEdit()
         self.spec_edit.setPlaceholderText("default, resnet50, timm:convnext_tiny, hf:ORG/NAME, a folder or a file")
@@ -359,8 +360,7 @@ class ModelChooser(QDialog):
         """Read what this machine has again (kinds, caches, recently used files)."""
         self.catalog_model.set_catalog(model_kinds(), catalog())
         self.tree.expandAll()
-        for column in range(self.catalog_model.columnCount()):
-            self.tree.resizeColumnToContents(column)
+        self.tree.resizeColumnToContents(0)  # the "Where" column takes the rest, elided in the middle
         self.tree.setColumnWidth(0, min(max(self.tree.columnWidth(0), 260), 420))
         looked = where_looked()
         self.where_label.setText(printable(f"Looked in: torch hub cache {looked['torch hub cache']}; Hugging Face "
