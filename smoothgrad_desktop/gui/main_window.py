@@ -503,6 +503,10 @@ class MainWindow(TrustMixin, QMainWindow):
         self._action("Reset to &defaults", self.reset_to_defaults, [], "Reset every parameter and the window layout "
                      "to the defaults", v)
 
+        m = mb.addMenu("&Model")
+        self._action("&Choose…", self.choose_model, ["Ctrl+M"], "Choose a model: what this machine has, the "
+                     "preprocessing it will apply", m)
+
         h = mb.addMenu("&Help")
         self._action("&About SmoothGrad Desktop", self.about, [], "Versions and where the log file is", h)
 
@@ -523,6 +527,23 @@ class MainWindow(TrustMixin, QMainWindow):
         path = code_model_path(spec)
         if path is not None:
             self._trusted_code.add(str(path))
+
+    @Slot()
+    def choose_model(self) -> None:
+        from .model_chooser import ModelChoice, ModelChooser
+
+        dialog = ModelChooser(self, current=ModelChoice(self.params.model, self.params.weights or None,
+                                                        (("transform_input", self.params.transform_input),)))
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.chosen.connect(self.apply_model_choice)
+        dialog.open()
+
+    @Slot(object)
+    def apply_model_choice(self, choice) -> None:
+        """Load the model a :class:`ModelChoice` names (through the parameters, as if edited)."""
+        self.set_params(replace(self.params, model=choice.spec, weights=choice.weights or "",
+                                transform_input=bool(choice.option("transform_input", self.params.transform_input))))
+        self._on_model_file_chosen(choice.spec)
 
     def load_model(self) -> None:
         code = code_model_path(self.params.model)
@@ -835,6 +856,7 @@ class MainWindow(TrustMixin, QMainWindow):
         self.model_label.setText(printable(f"model: {info.name}"))
         self.model_label.setToolTip("; ".join((info.name, info.kind, *info.notes)))
         self.editor.set_labels(info.labels)
+        self.editor.set_method_refusals(dict(info.method_refusals))
         self.statusBar().showMessage(f"Loaded {info.name} on {info.device} in {info.seconds:.2f} s", 5000)
         self.model_ready.emit(info)
         self.run_map()
