@@ -340,7 +340,7 @@ class CellGrid(QtWidgets.QWidget):
                                                                                    (1.0, f"+{p}")]
                 axis.setTicks([ticks])
             else:
-                axis.setTicks(None)
+                _pg.set_bar_ticks(self._cbar, *levels)
             self._cbar.setToolTip(
                 f"Per cell: each cell is capped at its own {ordinal(self._percentile)} percentile (P"
                 f"{self._percentile:g}), so cells are not comparable in brightness." if per_cell else
