@@ -180,3 +180,55 @@ def test_long_title_is_elided_keeps_the_square_and_reset_restores(make):
     assert max(fw, fh) >= 0.8 and min(fw, fh) >= 0.7
     r = shown_rect(view.image_item, glw)
     assert r.width() == pytest.approx(r.height(), rel=0.03)
+
+
+def _image_areas(panel, cells) -> float:
+    total = 0.0
+    for r, c in cells:
+        item = panel.image_item(r, c)
+        rect = shown_rect(item, panel)
+        total += rect.width() * rect.height()
+    return total
+
+
+def test_strip_cells_grow_with_the_panel(make):
+    """Six methods in a tall panel wrap onto rows, so each cell is far larger than a 1x6 strip's ~95 px."""
+    strip = make(StripPanel, size=(700, 650))
+    labels = ["Gradient", "SmoothGrad", "Integrated Gradients", "IG + SmoothGrad", "Guided Backprop",
+              "Guided BP + SmoothGrad"]
+    strip.set_entries([(lab, blobs(28, 28, seed=i), None) for i, lab in enumerate(labels)], "absolute")
+    _settle()
+    cells = [(0, i) for i in range(6)]
+    side = min(shown_rect(strip.image_item(0, i), strip).width() for i in range(6))
+    assert strip.flow_columns() < 6
+    assert side >= 170, side
+    assert _image_areas(strip, cells) >= 0.3 * strip.width() * strip.height()
+    for i in range(6):  # every cell keeps the square and its label
+        r = shown_rect(strip.image_item(0, i), strip)
+        assert r.width() == pytest.approx(r.height(), rel=0.05)
+    assert strip.labels() == labels
+    strip.resize(1400, 300)  # wide and low: one row again
+    _settle()
+    assert strip.flow_columns() == 6
+    assert strip.value_at(0, 5, 3, 4) == pytest.approx(float(blobs(28, 28, seed=5)[4, 3]))
+
+
+def test_grid_and_noise_cells_fill_their_boxes(make):
+    grid = make(GridPanel, size=(900, 700))
+    levels, ns = [0.0, 0.1, 0.2], [1, 5, 10]
+    grid.set_grid(levels, ns, [[blobs(28, 28, seed=r * 3 + c) for c in range(3)] for r in range(3)], "absolute")
+    _settle()
+    for r in range(3):
+        for c in range(3):
+            vb = grid.view_box(r, c)
+            box = vb.mapRectToScene(vb.boundingRect())
+            shown = grid.image_item(r, c).mapRectToScene(grid.image_item(r, c).boundingRect()).intersected(box)
+            assert max(shown.width() / box.width(), shown.height() / box.height()) >= 0.8
+    side = shown_rect(grid.image_item(0, 0), grid).width()
+    grid.resize(1300, 1000)
+    _settle()
+    assert shown_rect(grid.image_item(0, 0), grid).width() > 1.2 * side  # cells grow with their panel
+    noise = make(NoiseTrainingPanel, size=(800, 700))
+    noise.set_maps({("clean", "gradient"): blobs(28, 28)}, "absolute")
+    _settle()
+    assert shown_rect(noise.image_item(0, 0), noise).width() >= 250
