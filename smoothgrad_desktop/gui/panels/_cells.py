@@ -33,7 +33,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from PySide6.QtCore import Signal, Slot
 
 from ...core import visualize as vz
-from . import _pg
+from . import _controls, _pg
 from ._pg import pg
 
 ERROR_COLOR = "#c0392b"
@@ -113,6 +113,10 @@ class _Cell:
 
 class CellGrid(QtWidgets.QWidget):
     hovered = Signal(str)
+    shared_scale_changed = Signal(bool)  # the user ticked or unticked this panel's "Shared colour scale"
+
+    DEFAULT_SHARED = True  # subclasses: the scale a new panel starts with
+    HELP_PAGE: str | None = None  # subclasses: the guide page its "?" opens
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -126,7 +130,7 @@ class CellGrid(QtWidgets.QWidget):
         self._cbar: pg.ColorBarItem | None = None
         self._scale_label: pg.LabelItem | None = None
         self._structure: tuple | None = None
-        self._shared = True
+        self._shared = bool(self.DEFAULT_SHARED)
 
         self._view = "absolute"
         self._cmap: str | None = None
@@ -147,6 +151,16 @@ class CellGrid(QtWidgets.QWidget):
         box.setSpacing(1)
         self._top = QtWidgets.QVBoxLayout()  # for subclasses' controls
         self._top.setContentsMargins(0, 0, 0, 0)
+        self._controls = QtWidgets.QHBoxLayout()
+        self._controls.setContentsMargins(4, 0, 4, 0)
+        self._scale_check = _controls.scale_check(self._shared)
+        self._scale_check.toggled.connect(self._on_scale_check)
+        self._controls.addWidget(self._scale_check)
+        self._controls.addStretch(1)
+        self._help = _controls.help_button(self.HELP_PAGE) if self.HELP_PAGE else None
+        if self._help is not None:
+            self._controls.addWidget(self._help)
+        self._top.addLayout(self._controls)
         box.addLayout(self._top)
         box.addWidget(self._glw, 1)
         box.addWidget(self._readout)
@@ -294,7 +308,7 @@ class CellGrid(QtWidgets.QWidget):
         label_h = self._label_height() or 30.0
         aspect = self._aspect()
         best, best_size = n, -1.0
-        for cols in range(1, n + 1):
+        for cols in range(n, 0, -1):  # ties keep more columns (one row reads best)
             rows = -(-n // cols)
             if rows > 1 and (rows - 1) * cols >= n:
                 continue
@@ -324,6 +338,7 @@ class CellGrid(QtWidgets.QWidget):
         self._cmap = cmap
         if shared is not None:
             self._shared = bool(shared)
+            self._sync_check()
 
     @property
     def shared_scale(self) -> bool:
@@ -346,7 +361,29 @@ class CellGrid(QtWidgets.QWidget):
         """Switch between one shared scale and a per-cell scale, re-levelling what is shown (no new data)."""
         if bool(shared) != self._shared:
             self._shared = bool(shared)
+            self._sync_check()
             self._rescale()
+
+    @property
+    def scale_check(self) -> QtWidgets.QCheckBox:
+        """This panel's own "Shared colour scale" box."""
+        return self._scale_check
+
+    @property
+    def help_button(self) -> QtWidgets.QToolButton | None:
+        return self._help
+
+    def _sync_check(self) -> None:
+        if self._scale_check.isChecked() != self._shared:
+            blocker = QtCore.QSignalBlocker(self._scale_check)
+            self._scale_check.setChecked(self._shared)
+            del blocker
+
+    @Slot(bool)
+    def _on_scale_check(self, checked: bool) -> None:
+        if bool(checked) != self._shared:
+            self.set_shared_scale(bool(checked))
+            self.shared_scale_changed.emit(bool(checked))
 
     def _rescale(self) -> None:
         """Apply the span(s) to every cell and the colour bar: one shared span (locked, or core shared_span over

@@ -38,6 +38,9 @@ Entry = tuple[str, "np.ndarray | None", "str | None"]
 class StripPanel(CellGrid):
     """The method strip (see the module docstring)."""
 
+    DEFAULT_SHARED = True
+    HELP_PAGE = "methods"
+
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self._entries: list[tuple[str, np.ndarray | None, str | None]] = []
@@ -57,7 +60,7 @@ class StripPanel(CellGrid):
         span: float | None = None,
         percentile: float = 99.0,
         cmap: str | None = None,
-        shared: bool = True,
+        shared: bool | None = None,
     ) -> None:
         parsed = []
         for e in entries:
