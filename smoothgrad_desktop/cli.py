@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Sequence
 
 from .cli_common import (  # noqa: F401 - the exit codes stay importable from here
-    EXIT_INPUT_FAILED, EXIT_OK, EXIT_USAGE, PROG, add_model_options, err, percentile_arg, positive_int, prepare_run,
-    run_inputs, say,
+    EXIT_INPUT_FAILED, EXIT_OK, EXIT_USAGE, PROG, add_batch_arguments, add_write_options, err, percentile_arg,
+    positive_int, prepare_run, run_inputs, say,
 )
 
 
@@ -61,17 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("compute", help="compute attribution maps for images and write .npy/.png/.json per input",
                        description="Compute an attribution map for each INPUT (image files, .npy model inputs or "
                                    "folders of them) and write STEM.npy, STEM.png and STEM.json into --out.")
-    c.add_argument("inputs", nargs="+", metavar="INPUT")
-    c.add_argument("--out", required=True, metavar="DIR", help="output folder (created if missing)")
-    add_model_options(c)
+    add_batch_arguments(c)
     c.add_argument("--view", default="absolute", choices=["absolute", "signed"])
     c.add_argument("--percentile", type=percentile_arg, default=99.0, metavar="P", help="capping percentile (default 99)")
     c.add_argument("--multiply-by-input", action="store_true", help="multiply the map by the input before display")
     c.add_argument("--cmap", default=None, metavar="NAME", help="colour map for the PNG (default per view)")
-    c.add_argument("--overwrite", action="store_true", help="replace existing output files (default: refuse)")
-    c.add_argument("--quiet", "-q", action="store_true",
-                   help="print nothing on success, and no progress (by default progress and ETA go to stderr: a "
-                        "bar on a terminal, a line every 10 s otherwise)")
+    add_write_options(c, quiet_help="print nothing on success, and no progress (by default progress and ETA go to "
+                                    "stderr: a bar on a terminal, a line every 10 s otherwise)")
     c.add_argument("--shard", type=_shard, default=None, metavar="K/N",
                    help="compute only share K of N (1 <= K <= N) of the inputs, chosen by output name, so N runs "
                         "(a job array, one process per GPU) together cover every input exactly once")
@@ -83,29 +79,23 @@ def build_parser() -> argparse.ArgumentParser:
                        description="For each INPUT: deletion and insertion curves of the map (and of a random pixel "
                                    "order) with their AUCs, the cascading parameter-randomisation sanity check and "
                                    "the random-target test; writes STEM.evaluation.json and PNG plots into --out.")
-    e.add_argument("inputs", nargs="+", metavar="INPUT")
-    e.add_argument("--out", required=True, metavar="DIR")
-    add_model_options(e)
+    add_batch_arguments(e)
     e.add_argument("--curve-steps", type=positive_int, default=50, metavar="K",
                    help="points on the deletion/insertion curves (default 50)")
     e.add_argument("--sanity-layers", type=int, default=None, metavar="L",
                    help="randomise only the top L layers (default: all)")
     e.add_argument("--no-sanity", action="store_true", help="skip the randomisation sanity checks")
-    e.add_argument("--overwrite", action="store_true")
-    e.add_argument("--quiet", "-q", action="store_true")
+    add_write_options(e)
 
     r = sub.add_parser("report", help="a self-contained index.html with top-5, maps and provenance per input",
                        description="Compute the map of each INPUT and write one self-contained HTML page "
                                    "(images embedded) with the top-5 classes, the heatmap, the overlay and the "
                                    "provenance of every input, plus the raw .npy maps.")
-    r.add_argument("inputs", nargs="+", metavar="INPUT")
-    r.add_argument("--out", required=True, metavar="DIR")
-    add_model_options(r)
+    add_batch_arguments(r)
     r.add_argument("--view", default="absolute", choices=["absolute", "signed"])
     r.add_argument("--percentile", type=percentile_arg, default=99.0, metavar="P")
     r.add_argument("--title", default="SmoothGrad Desktop report")
-    r.add_argument("--overwrite", action="store_true")
-    r.add_argument("--quiet", "-q", action="store_true")
+    add_write_options(r)
 
     from .figure_cli import add_parser as add_figure_parser
 

@@ -66,6 +66,19 @@ def add_model_options(c: argparse.ArgumentParser) -> None:
     c.add_argument("--device", default="auto", metavar="D", help="auto (CUDA > MPS > CPU), cpu, cuda, cuda:N or mps")
 
 
+def add_batch_arguments(c: argparse.ArgumentParser) -> None:
+    """INPUT..., ``--out DIR`` and the model options of a command that writes files per input."""
+    c.add_argument("inputs", nargs="+", metavar="INPUT")
+    c.add_argument("--out", required=True, metavar="DIR", help="output folder (created if missing)")
+    add_model_options(c)
+
+
+def add_write_options(c: argparse.ArgumentParser, quiet_help: str = "print nothing on success") -> None:
+    """``--overwrite`` and ``--quiet``, the same for every writing command."""
+    c.add_argument("--overwrite", action="store_true", help="replace existing output files (default: refuse)")
+    c.add_argument("--quiet", "-q", action="store_true", help=quiet_help)
+
+
 def config_from_args(args: argparse.Namespace):
     from .core.schema import FIELDS
     from .core.smoothing import SmoothingConfig

@@ -23,7 +23,7 @@ def _numbers(kind, low, high):
 
 
 def add_parser(sub) -> None:
-    from .cli_common import add_model_options, percentile_arg
+    from .cli_common import add_model_options, add_write_options, percentile_arg
     from .core import visualize as vz
     from .core.experiments import DIFFERENCE_NORMALISATIONS, GRID_LEVELS, GRID_SAMPLES
     from .core.schema import MAX_NOISE_LEVEL, MAX_SAMPLES
@@ -52,8 +52,7 @@ def add_parser(sub) -> None:
     f.add_argument("--multiply-by-input", action="store_true")
     f.add_argument("--shared-scale", action="store_true",
                    help="one colour scale for every map of the figure (default: each map its own, as in the paper)")
-    f.add_argument("--overwrite", action="store_true")
-    f.add_argument("--quiet", "-q", action="store_true")
+    add_write_options(f)
 
 
 def cmd_figure(args: argparse.Namespace) -> int:

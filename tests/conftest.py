@@ -12,7 +12,9 @@ import torch  # noqa: E402
 
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 
-pytest_plugins = ["pytester"]  # tests/test_gui_leaks.py runs a leaking test file through this conftest
+# pytester: tests/test_gui_leaks.py runs a leaking test file through this conftest;
+# tests.gui_support: the GUI tests' shared fixtures (make_window, dialogs, hooks) and helpers
+pytest_plugins = ["pytester", "tests.gui_support"]
 
 
 @pytest.fixture(autouse=True)

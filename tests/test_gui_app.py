@@ -23,7 +23,6 @@ from smoothgrad_desktop.core.errors import ExportError  # noqa: E402
 from smoothgrad_desktop.core.explain import prepare_input, predict  # noqa: E402
 from smoothgrad_desktop.core.images import load_input  # noqa: E402
 from smoothgrad_desktop.core.models import load_model  # noqa: E402
-from smoothgrad_desktop.core.resources import sample_images  # noqa: E402
 from smoothgrad_desktop.core.smoothing import SmoothingConfig, smooth_attribution  # noqa: E402
 from smoothgrad_desktop.gui import export as gx  # noqa: E402
 from smoothgrad_desktop.gui.main_window import MainWindow  # noqa: E402
@@ -33,11 +32,7 @@ from smoothgrad_desktop.gui.worker import live_threads  # noqa: E402
 
 pytestmark = [pytest.mark.gui, pytest.mark.timeout(120)]
 
-from tests.gui_support import FAST, SAMPLES, make_window  # noqa: E402,F401 - make_window is a fixture
-
-
-def heatmap_values(window: MainWindow) -> np.ndarray | None:
-    return window.panels.heatmap_view.image_item.image
+from tests.gui_support import FAST, SAMPLES, heatmap  # noqa: E402
 
 
 # ------------------------------------------------------------------------------------------------ start
@@ -52,7 +47,7 @@ def test_window_opens_with_default_model_and_sample_and_shows_a_map(make_window)
     assert window.images.rowCount() == len(SAMPLES)
     outcome = window.current
     assert outcome is not None and outcome.explanation.result.n == FAST.n_samples
-    shown = heatmap_values(window)
+    shown = heatmap(window)
     assert shown is not None and shown.shape == outcome.explanation.result.attribution.shape[1:]
     assert np.abs(shown).max() > 0
     assert window.panels.overlay_view.image_item.image is not None
@@ -82,7 +77,7 @@ def test_a_run_completes_through_the_worker_and_shows_its_map(make_window, qtbot
     assert outcome.explanation.result.n == 12 and outcome.explanation.result.config.seed == 5
     qtbot.waitUntil(lambda: window.current is outcome, timeout=5000)
     expected = vz.reduce_channels(outcome.explanation.result.attribution, "absolute")
-    np.testing.assert_allclose(heatmap_values(window), expected, rtol=1e-6)
+    np.testing.assert_allclose(heatmap(window), expected, rtol=1e-6)
     # the worker thread is not the GUI thread, and the GUI never blocked on it
     assert window.controller.worker_thread.isRunning()
     assert worker.thread() is window.controller.worker_thread
@@ -136,7 +131,7 @@ def test_display_changes_rerender_without_recomputing(make_window, qtbot):
     window.editor.view_combo.setCurrentIndex(window.editor.view_combo.findData("signed"))
     assert window.params.view == "signed"
     expected = vz.reduce_channels(before.explanation.result.attribution, "signed")
-    np.testing.assert_allclose(heatmap_values(window), expected, rtol=1e-6)
+    np.testing.assert_allclose(heatmap(window), expected, rtol=1e-6)
     assert window.panels.heatmap_view.view == "signed"
     qtbot.wait(RESTART_WAIT_MS)
     assert window.current is before and window.runs.rowCount() == runs
@@ -250,7 +245,7 @@ def test_run_history_reselects_a_previous_run(make_window, qtbot):
     qtbot.mouseClick(window.run_view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     assert window.current is first
     assert window.params.seed == FAST.seed and window.editor.seed_spin.value() == FAST.seed
-    np.testing.assert_allclose(heatmap_values(window),
+    np.testing.assert_allclose(heatmap(window),
                                vz.reduce_channels(first.explanation.result.attribution, "absolute"), rtol=1e-6)
     qtbot.wait(RESTART_WAIT_MS)
     assert window.runs.rowCount() == 2  # showing it again did not recompute

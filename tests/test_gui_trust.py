@@ -16,7 +16,6 @@ from PIL import Image  # noqa: E402
 from PySide6.QtCore import QPoint, QPointF, Qt  # noqa: E402
 
 from smoothgrad_desktop.core import visualize as vz  # noqa: E402
-from smoothgrad_desktop.core.resources import sample_images  # noqa: E402
 from smoothgrad_desktop.core.trust import perturbation_curves  # noqa: E402
 from smoothgrad_desktop.gui.main_window import MainWindow  # noqa: E402
 from smoothgrad_desktop.gui.params import Params  # noqa: E402
@@ -25,7 +24,7 @@ from smoothgrad_desktop.gui.widgets.levels import LevelsWidget  # noqa: E402
 
 pytestmark = [pytest.mark.gui, pytest.mark.timeout(120)]
 
-from tests.gui_support import FAST, SAMPLES, make_window  # noqa: E402,F401 - make_window is a fixture
+from tests.gui_support import FAST, SAMPLES, heatmap, levels  # noqa: E402
 
 
 def wait_experiment(qtbot, window: MainWindow, kind: str, action):
@@ -33,15 +32,6 @@ def wait_experiment(qtbot, window: MainWindow, kind: str, action):
                           check_params_cb=lambda k, _o: k == kind) as blocker:
         action()
     return blocker.args[1]
-
-
-def heatmap(window: MainWindow) -> np.ndarray:
-    return window.panels.heatmap_view.image_item.image
-
-
-def levels(item) -> tuple[float, float]:
-    lv = item.getLevels()
-    return (float(lv[0]), float(lv[1]))
 
 
 # ------------------------------------------------------------------------------------------------ faithfulness
