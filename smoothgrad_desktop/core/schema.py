@@ -155,8 +155,9 @@ FIELDS: tuple[Field, ...] = (
           "--batch-size", metavar="B", lo=1, hi=MAX_BATCH, optional=True,
           cli_help="model inputs per forward/backward pass (default: automatic)"),
     Field("precision", str, "fp32", "Precision",
-          "float32, or bfloat16 where the hardware runs it faster: the first batch is computed both ways and "
-          "bfloat16 is kept only if its map matches float32 (rank correlation ≥ 0.99, top-5 % overlap ≥ 0.9).",
+          "float32, or bfloat16 where the hardware runs it faster: the first 8 noisy copies are computed both ways "
+          "and bfloat16 is kept only if their map matches float32 (rank correlation ≥ 0.99, top-5 % overlap ≥ 0.9); "
+          "the first and last layers always run in float32.",
           "--precision", choices=PRECISIONS, choice_labels=PRECISION_LABELS,
           cli_help="fp32, or bf16 kept only when it passes the fidelity check against fp32 (default fp32)"),
 )

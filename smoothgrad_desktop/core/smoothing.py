@@ -40,6 +40,9 @@ from .schema import (  # noqa: F401 - re-exported: the schema defines them, olde
 
 FIDELITY_RHO = 0.99
 FIDELITY_IOU = 0.9
+GATE_SAMPLES = 8
+"""bf16: the first samples of an input are computed in float32 and in bfloat16, and bfloat16 is kept for the rest
+only when the two means agree (:func:`fidelity`). The float32 maps of these samples are the ones merged."""
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,8 @@ class SmoothingConfig:
     """Model input rows per forward/backward pass; ``None`` chooses automatically (see :func:`auto_batch_size`)."""
     quadrature: str = "gauss-legendre"
     precision: str = "fp32"
-    """``fp32``, or ``bf16``: autocast the model to bfloat16, kept only if the first batch passes the fidelity gate
+    """``fp32``, or ``bf16``: autocast the model to bfloat16 (its first and last convolution/linear layer kept in
+    float32, see :class:`Fp32Ends`), kept only if the first :data:`GATE_SAMPLES` samples pass the fidelity gate
     (:func:`fidelity`: Spearman rho >= 0.99 and top-5 % IoU >= 0.9 against fp32 on the same noisy samples)."""
 
     def validate(self) -> None:
@@ -378,6 +382,47 @@ def relative_standard_error(moments: StreamingMoments) -> torch.Tensor:
                        torch.where(se > 0, torch.full_like(se, float("inf")), torch.zeros_like(se)))
 
 
+class Fp32Ends:
+    """While active (``with``), the first and the last convolution or linear layer of ``forward`` (in definition
+    order: the stem and the classifier of common CNNs) run in float32 with autocast switched off, their inputs cast
+    to float32. Under bf16 autocast the bulk of the network then runs in bfloat16 while the layer whose backward
+    produces the input gradient, and the layer that produces the class score, keep float32: the map stays far
+    closer to float32 for a few percent of the work. Hooks exist only inside the ``with`` block."""
+
+    LAYERS = (torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d, torch.nn.Linear)
+
+    def __init__(self, forward, device_type: str) -> None:
+        self.device_type = device_type
+        self.layers: list[torch.nn.Module] = []
+        if isinstance(forward, torch.nn.Module) and not isinstance(forward, torch.jit.ScriptModule):
+            leaves = [m for m in forward.modules() if isinstance(m, self.LAYERS)]
+            if leaves:
+                self.layers = [leaves[0]] if len(leaves) == 1 else [leaves[0], leaves[-1]]
+        self._handles: list = []
+
+    def __enter__(self) -> "Fp32Ends":
+        for layer in self.layers:
+            stack: list = []
+
+            def pre(_module, args, stack=stack):
+                ctx = torch.autocast(self.device_type, enabled=False)
+                ctx.__enter__()
+                stack.append(ctx)
+                return tuple(a.float() if isinstance(a, torch.Tensor) and a.is_floating_point() else a for a in args)
+
+            def post(_module, _args, _output, stack=stack):
+                if stack:
+                    stack.pop().__exit__(None, None, None)
+
+            self._handles += [layer.register_forward_pre_hook(pre), layer.register_forward_hook(post)]
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for handle in self._handles:
+            handle.remove()
+        self._handles.clear()
+
+
 @dataclass
 class _Job:
     """One input's share of a run: its noise, its moments and where its sampling stands."""
@@ -457,7 +502,8 @@ class _Engine:
             else:
                 target = torch.tensor([job.target for job, indices in parts for _ in indices], device=batch.device)
             if bf16:
-                with torch.autocast(self.autocast_device, dtype=torch.bfloat16):
+                with torch.autocast(self.autocast_device, dtype=torch.bfloat16), \
+                        Fp32Ends(self.forward, self.autocast_device):
                     return self.method(self.forward, batch, target, context=context).float()
             return self.method(self.forward, batch, target, context=context)
 
@@ -498,7 +544,7 @@ class _Engine:
             if self.cancel is not None and self.cancel():
                 raise Cancelled()
             head = jobs[pending[0]]
-            parts = [(head, head.next_indices())]
+            parts = [(head, head.next_indices()[:GATE_SAMPLES] if head.gate_pending else head.next_indices())]
             members = [pending[0]]
             total = len(parts[0][1]) * self.per_sample
             if mix and not head.gate_pending:
