@@ -11,21 +11,10 @@ import timm.data
 import torchvision
 import transformers
 
-from hub_support import HF_REPO, TIMM_REPO, TORCHVISION_FILE, build_machine, point_env_at
+from hub_support import HF_REPO, TIMM_REPO, TORCHVISION_FILE, env, machine  # noqa: F401 - fixtures
 from smoothgrad_desktop.core.methods import method_refusals
 from smoothgrad_desktop.core.models import catalog as cat
 from smoothgrad_desktop.core.models import load_model
-
-
-@pytest.fixture(scope="module")
-def machine(tmp_path_factory):
-    return build_machine(tmp_path_factory.mktemp("machine"))
-
-
-@pytest.fixture
-def env(machine, monkeypatch):
-    point_env_at(machine, monkeypatch)
-    return machine
 
 
 def test_timm_preview_is_timms_own_data_config(env):

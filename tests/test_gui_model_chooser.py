@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
 from gui_support import make_window  # noqa: F401 - fixture
-from hub_support import HF_REPO, TORCHVISION_FILE, build_machine, point_env_at
+from hub_support import HF_REPO, TORCHVISION_FILE, env, machine  # noqa: F401 - fixtures
 from smoothgrad_desktop.core.models import catalog as cat
 from smoothgrad_desktop.core.models.catalog import ModelChoice
 from smoothgrad_desktop.gui.model_chooser import ModelChooser
@@ -22,21 +22,12 @@ from smoothgrad_desktop.gui.model_chooser import ModelChooser
 TIMM_SPEC = "timm:test_vit.r160_in1k"
 
 
-@pytest.fixture(scope="module")
-def machine(tmp_path_factory):
-    return build_machine(tmp_path_factory.mktemp("machine"))
-
-
-@pytest.fixture
-def env(machine, monkeypatch):
-    point_env_at(machine, monkeypatch)
-    cat.remember(str(machine.folder), None)
-    cat.remember(str(machine.script), None)
-    return machine
-
-
 @pytest.fixture
 def chooser(qtbot, env):
+    """A chooser on the built machine, where the model folder and the TorchScript file were used recently."""
+    cat.remember(str(env.folder), None)
+    cat.remember(str(env.script), None)
+
     def make(current: ModelChoice | None = None) -> ModelChooser:
         dialog = ModelChooser(current=current)
         qtbot.addWidget(dialog)
