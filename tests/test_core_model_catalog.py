@@ -105,3 +105,17 @@ def test_method_refusals_name_guided_backprop_for_non_relu_models(env):
     assert list(refused) == ["guided-backprop"] and "GELU" in refused["guided-backprop"]
     assert method_refusals(load_model("default", device="cpu")) == {}
     assert method_refusals(load_model(str(env.folder), device="cpu")) == {}  # a ReLU ResNet from transformers
+
+
+@pytest.mark.parametrize("spec, weights", [
+    ("", None), ("   ", "random"), ("\x00bad", None), ("resnet18", "\x00bad"), ("hf:../../etc", None),
+    ("hf:", None), ("timm:", None), ("timm:a/b", None), ("timm:test_vit.r160_in1k", "~"), ("x" * 5000, None),
+    ("evil\x1b[31m\nname.pt", None), ("~/nothing-here.pt2", None), ("/", None), ("default", "w.safetensors"),
+])
+def test_preview_of_hostile_input_is_one_printable_line(env, tmp_path, monkeypatch, spec, weights):
+    monkeypatch.chdir(tmp_path)
+    p = cat.preview(spec, weights)
+    text = (p.problem or "") + p.weights_text + p.classes + p.preprocessing
+    assert all(ch.isprintable() for ch in text)
+    if spec.strip() not in ("", "default") or weights not in (None, "random"):
+        assert p.problem and len(p.problem) <= 400

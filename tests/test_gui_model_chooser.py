@@ -183,9 +183,10 @@ def test_model_menu_loads_the_choice_and_greys_out_guided_backprop(make_window, 
     i = combo.findData("guided-backprop")
     assert not combo.model().item(i).isEnabled() and "GELU" in combo.itemData(i, Qt.ItemDataRole.ToolTipRole)
     assert combo.model().item(combo.findData("gradient")).isEnabled()
-    with qtbot.waitSignal(window.model_ready, timeout=60_000):
-        window.apply_model_choice(ModelChoice("default"))
+    with qtbot.waitSignal(window.model_ready, timeout=60_000):  # a ReLU network: Guided Backprop is back
+        window.apply_model_choice(ModelChoice(str(env.folder)))
     assert combo.model().item(i).isEnabled()
+    assert cat.recent_models()[0] == {"spec": str(env.folder.resolve()), "weights": None}  # listed next time
     window.close()
 
 
@@ -197,3 +198,18 @@ def test_editing_a_parameter_keeps_the_chosen_weights(make_window, env, qtbot):
     window.editor.n_spin.setValue(window.editor.n_spin.value() + 1)  # any edit re-reads the editor
     assert window.params.model == "timm:test_resnet" and window.params.weights == "random"
     window.close()
+
+
+def test_hostile_file_names_are_shown_on_one_printable_line(chooser, env, tmp_path):
+    evil = tmp_path / "evil\x1b[2J\nname\u202e.pt"
+    evil.write_bytes(b"never loaded")
+    cat.remember(str(evil), None)
+    dialog = chooser()
+    index = dialog.entry_index(str(evil))
+    assert index.isValid()
+    for text in (index.data(), index.siblingAtColumn(1).data(), index.data(Qt.ItemDataRole.ToolTipRole)):
+        assert all(ch.isprintable() or ch == "\n" for ch in text) and "\x1b" not in text and "\u202e" not in text
+    assert "\\x1b" in index.data()
+    dialog.tree.setCurrentIndex(index)
+    assert all(ch.isprintable() for key in dialog.preview_labels for ch in shown(dialog, key))
+    assert all(ch.isprintable() for ch in dialog.status_label.text())
