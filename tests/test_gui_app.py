@@ -400,33 +400,38 @@ def test_export_all_writes_a_folder_with_index_html(make_window, qtbot, tmp_path
 
 
 def test_shared_colour_scale_box_on_every_comparison_tab(make_window, qtbot):
+    """Each comparison tab has its own box; the σ/n grid starts per cell (the paper's figures), the others shared;
+    ticking one tab's box never changes another tab, the parameters or the settings."""
     window = make_window()
     checks = window.scale_checks
     assert set(checks) == {"grid", "strip", "difference", "noise"}
+    panels = {"grid": window.grid_panel, "strip": window.strip_panel, "difference": window.difference_panel,
+              "noise": window.noise_panel}
     for kind, check in checks.items():
-        assert check.text() == "Shared colour scale" and check.isChecked()  # the issue's default
-        assert check in window.exp_tabs[kind].findChildren(QCheckBox)
-        tip = check.toolTip()
-        assert "paper" in tip and "99th percentile" in tip
+        assert check.text() == "Shared colour scale"
+        assert check in panels[kind].findChildren(QCheckBox)
+        assert check.isChecked() == (kind != "grid")
+        assert "paper" in check.toolTip()
     with qtbot.waitSignal(window.experiment_finished, timeout=60_000, check_params_cb=lambda k, o: k == "noise"):
         window.show_tab("noise")
     panel = window.noise_panel
     cells = [(r, c) for r in range(2) for c in range(2)]
-    levels = {tuple(panel.image_item(r, c).getLevels()) for r, c in cells}
-    assert len(levels) == 1  # one scale
+    assert len({tuple(panel.image_item(r, c).getLevels()) for r, c in cells}) == 1  # one scale
+    before = AppSettings().params()
     checks["noise"].click()  # the user unticks it: each cell on its own 99th percentile, at once (no recompute)
-    assert window.params.shared_scale is False and not window.controller.busy("noise")
-    assert not any(check.isChecked() for check in checks.values())
-    assert AppSettings().params().shared_scale is False  # persisted like the other parameters
-    assert panel.scale_label == "per cell" and window.grid_panel.shared_scale is False
+    assert not window.controller.busy("noise")
+    assert panel.scale_label == "per cell" and not panel.shared_scale
     for r, c in cells:
         span = vz.compute_span(panel.image_item(r, c).image, window.params.view, window.params.percentile)
         assert tuple(panel.image_item(r, c).getLevels()) == pytest.approx((0.0, span))
     assert len({tuple(panel.image_item(r, c).getLevels()) for r, c in cells}) == 4
-    window.reset_parameters()  # "Reset to defaults" ticks every box again
-    assert window.params.shared_scale and all(check.isChecked() for check in checks.values())
-    assert len({tuple(panel.image_item(r, c).getLevels()) for r, c in cells}) == 1
-
+    # no other tab followed, and nothing went into the parameters or the settings
+    assert window.strip_panel.shared_scale and window.difference_panel.shared_scale
+    assert not window.grid_panel.shared_scale
+    assert checks["strip"].isChecked() and checks["difference"].isChecked() and not checks["grid"].isChecked()
+    assert AppSettings().params() == before
+    window.set_params(replace(window.params, percentile=98.0))  # a display change re-renders: the choice stays
+    assert not panel.shared_scale and not checks["noise"].isChecked()
 
 def test_default_colours_are_one_choice_for_gui_reset_and_cli():
     assert Params().cmap_absolute == vz.DEFAULT_SEQUENTIAL == vz.default_cmap("absolute") == "inferno"

@@ -271,27 +271,22 @@ class MainWindow(TrustMixin, QMainWindow):
         ns_label = QLabel("n:")
         ns_label.setToolTip(self.grid_ns_edit.toolTip())
 
-        self.scale_checks: dict[str, QCheckBox] = {}
-        for kind in SCALE_TABS:
-            check = QCheckBox("Shared colour scale")
-            check.setObjectName(f"{kind}_shared_scale")
-            check.setChecked(self.params.shared_scale)
-            check.toggled.connect(self._on_shared_scale_toggled)
-            self.scale_checks[kind] = check
-        self._update_scale_tips()
+        # each comparison panel owns its "Shared colour scale" box (the choice is that tab's own)
+        self.scale_checks: dict[str, QCheckBox] = {
+            "grid": self.grid_panel.scale_check, "strip": self.strip_panel.scale_check,
+            "difference": self.difference_panel.scale_check, "noise": self.noise_panel.scale_check}
 
         self.exp_tabs: dict[str, ExperimentTab] = {
             "grid": ExperimentTab("grid", self.grid_panel, "Rows: noise level; columns: n (prefix means of one run "
                                   "per row).",
-                                  [levels_label, self.grid_levels_edit, ns_label, self.grid_ns_edit,
-                                   self.scale_checks["grid"]], status_below=True),
-            "strip": ExperimentTab("strip", self.strip_panel, "Six methods, same noise seed.",
-                                   [self.scale_checks["strip"]]),
+                                  [levels_label, self.grid_levels_edit, ns_label, self.grid_ns_edit],
+                                  status_below=True),
+            "strip": ExperimentTab("strip", self.strip_panel, "Six methods, same noise seed."),
             "difference": ExperimentTab("difference", self.difference_panel,
-                                        "Signed difference of the maps of two classes (pick them above the map).",
-                                        [self.scale_checks["difference"]]),
+                                        "The maps of two classes, each reduced in the View, and their difference D "
+                                        "(pick the classes above the map)."),
             "noise": ExperimentTab("noise", self.noise_panel, "Needs the embedded MNIST model (it has a twin trained "
-                                   "with noise).", [self.scale_checks["noise"]]),
+                                   "with noise)."),
             "fluctuation": ExperimentTab("fluctuation", self.fluctuation_panel,
                                          "One random direction ε at the current noise level; 200 points."),
         }
@@ -616,7 +611,7 @@ class MainWindow(TrustMixin, QMainWindow):
             options = {"levels": tuple(levels), "ns": tuple(ns)}
             self._apply_clip_mode()
             self.grid_panel.set_grid(levels, ns, None, self.params.view, percentile=self.params.percentile,
-                                     cmap=self.params.cmap, shared=self.params.shared_scale, span=self._locked_span)
+                                     cmap=self.params.cmap, span=self._locked_span)
         elif kind == "difference":
             c1, c2 = self.difference_panel.classes() if self._difference_classes_valid() else (None, None)
             options = {"c1": c1, "c2": c2}
@@ -624,7 +619,7 @@ class MainWindow(TrustMixin, QMainWindow):
             self._apply_clip_mode()
             self.strip_panel.set_entries([(label, None, None) for label, _m, _a in ex.STRIP], self.params.view,
                                          percentile=self.params.percentile, cmap=self.params.cmap,
-                                         shared=self.params.shared_scale, span=self._locked_span)
+                                         span=self._locked_span)
         elif kind == "fluctuation":
             options = {"points": 200}
         elif kind in ("evaluate", "sanity"):
@@ -928,21 +923,19 @@ class MainWindow(TrustMixin, QMainWindow):
         if kind == "grid":
             r = outcome.result
             self.grid_panel.set_grid(r.levels, r.ns, [[red(m) for m in row] for row in r.maps], p.view,
-                                     sigmas=r.sigmas, percentile=p.percentile, cmap=p.cmap, shared=p.shared_scale,
-                                     span=span)
+                                     sigmas=r.sigmas, percentile=p.percentile, cmap=p.cmap, span=span)
         elif kind == "strip":
             self.strip_panel.set_entries(
                 [(label, None if res is None else red(res.attribution), err) for label, res, err in outcome.entries],
-                p.view, percentile=p.percentile, cmap=p.cmap, shared=p.shared_scale, span=span)
+                p.view, percentile=p.percentile, cmap=p.cmap, span=span)
         elif kind == "difference":
-            diff = red(outcome.diff, "signed")
-            self.difference_panel.set_maps(diff, red(outcome.r1.attribution, "signed"),
-                                           red(outcome.r2.attribution, "signed"), percentile=p.percentile,
-                                           cmap=p.cmap_signed, shared=p.shared_scale, span=span)
+            self.difference_panel.set_attributions(
+                outcome.r1.attribution, outcome.r2.attribution, p.view, input=st.x,
+                multiply_by_input=p.multiply_by_input, percentile=p.percentile, cmap=p.cmap_signed,
+                cmap_absolute=p.cmap_absolute, span=span)
         elif kind == "noise":
             maps = {key: red(res.attribution) for key, res in outcome.results.items()}
-            self.noise_panel.set_maps(maps, p.view, percentile=p.percentile, cmap=p.cmap, shared=p.shared_scale,
-                                      span=span)
+            self.noise_panel.set_maps(maps, p.view, percentile=p.percentile, cmap=p.cmap, span=span)
         elif kind == "fluctuation":
             r = outcome.result
             self.fluctuation_panel.set_data(r.t, r.max_partial, r.score, partial_at_pixel=r.partial_at_pixel,
@@ -1019,29 +1012,8 @@ class MainWindow(TrustMixin, QMainWindow):
         if kind in EXPERIMENTS and self.is_stale(kind):
             self.compute_experiment(kind)
 
-    @Slot(bool)
-    def _on_shared_scale_toggled(self, checked: bool) -> None:
-        """One "Shared colour scale" box on each comparison tab, all showing the one parameter."""
-        if bool(checked) != self.params.shared_scale:
-            self.set_params(replace(self.params, shared_scale=bool(checked)))
-
     def _sync_scale_checks(self) -> None:
-        shared = self.params.shared_scale
-        for panel in (self.grid_panel, self.strip_panel, self.difference_panel, self.noise_panel):
-            panel.set_shared_scale(shared)  # also a figure still filling in, or not computed yet
-        for check in self.scale_checks.values():
-            if check.isChecked() != self.params.shared_scale:
-                blocker = QSignalBlocker(check)
-                check.setChecked(self.params.shared_scale)
-                del blocker
-        self._update_scale_tips()
-
-    def _update_scale_tips(self) -> None:
-        from .panels._cells import ordinal
-
-        tip = SHARED_SCALE_TIP.format(p=ordinal(self.params.percentile))
-        for check in self.scale_checks.values():
-            check.setToolTip(tip)
+        """Nothing to do: each comparison panel keeps its own shared/per-cell choice."""
 
     @Slot(float)
     def _on_panel_opacity(self, value: float) -> None:

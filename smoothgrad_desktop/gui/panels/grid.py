@@ -52,6 +52,9 @@ def n_label(n: int) -> str:
 class GridPanel(CellGrid):
     """The σ/n grid (see the module docstring)."""
 
+    DEFAULT_SHARED = False
+    HELP_PAGE = "sigma-n-grid"
+
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self._levels: list[float] = []
@@ -75,7 +78,7 @@ class GridPanel(CellGrid):
         span: float | None = None,
         percentile: float = 99.0,
         cmap: str | None = None,
-        shared: bool = True,
+        shared: bool | None = None,
     ) -> None:
         levels = [float(v) for v in levels]
         ns = [int(n) for n in ns]

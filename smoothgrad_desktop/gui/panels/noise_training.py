@@ -35,6 +35,9 @@ COL_LABELS = ("Gradient", "SmoothGrad")
 class NoiseTrainingPanel(CellGrid):
     """The 2x2 clean/noise-trained x gradient/SmoothGrad comparison (see the module docstring)."""
 
+    DEFAULT_SHARED = True
+    HELP_PAGE = "noise-training"
+
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self._build(2, 2, list(ROW_LABELS), list(COL_LABELS))
@@ -47,7 +50,7 @@ class NoiseTrainingPanel(CellGrid):
         span: float | None = None,
         percentile: float = 99.0,
         cmap: str | None = None,
-        shared: bool = True,
+        shared: bool | None = None,
     ) -> None:
         for key in maps:
             if not (isinstance(key, tuple) and len(key) == 2 and key[0] in MODELS and key[1] in METHODS):

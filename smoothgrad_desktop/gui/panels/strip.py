@@ -38,9 +38,13 @@ Entry = tuple[str, "np.ndarray | None", "str | None"]
 class StripPanel(CellGrid):
     """The method strip (see the module docstring)."""
 
+    DEFAULT_SHARED = True
+    HELP_PAGE = "methods"
+
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self._entries: list[tuple[str, np.ndarray | None, str | None]] = []
+        self._flow = 1
 
     def labels(self) -> list[str]:
         return [e[0] for e in self._entries]
@@ -56,7 +60,7 @@ class StripPanel(CellGrid):
         span: float | None = None,
         percentile: float = 99.0,
         cmap: str | None = None,
-        shared: bool = True,
+        shared: bool | None = None,
     ) -> None:
         parsed = []
         for e in entries:
@@ -71,6 +75,7 @@ class StripPanel(CellGrid):
         for i, (label, values, error) in enumerate(parsed):
             self._fill(i, label, values, error)
         self._rescale()
+        self._reflow()  # the maps' aspect is known now
 
     def set_entry(self, i: int, label: str, values: np.ndarray | None, error: str | None = None) -> None:
         i = int(i)
@@ -92,8 +97,25 @@ class StripPanel(CellGrid):
 
     def _relayout(self) -> None:
         labels = [e[0] for e in self._entries]
-        self._build(1, len(labels), None, labels)
+        self._flow = self._best_flow(len(labels))
+        self._build(1, len(labels), None, labels, flow_cols=self._flow)
         self._structure = tuple(labels)
+
+    def flow_columns(self) -> int:
+        """How many cells one row of the strip holds now (it wraps onto more rows when that shows them larger)."""
+        return self._flow
+
+    def resizeEvent(self, ev) -> None:  # noqa: N802
+        super().resizeEvent(ev)
+        self._reflow()
+
+    def _reflow(self) -> None:
+        if self._entries and self._best_flow(len(self._entries)) != self._flow:
+            kept = list(self._entries)
+            self._relayout()
+            for i, (label, values, error) in enumerate(kept):
+                self._fill(i, label, values, error)
+            self._rescale()
 
     def _fill(self, i: int, label: str, values: np.ndarray | None, error: str | None) -> None:
         self._set_cell(0, i, values, error)
