@@ -43,7 +43,7 @@ def test_torchvision_preview_is_the_weights_transforms(env):
     assert p.input_size == (3, *t.crop_size * (2 // len(t.crop_size)))
     assert f"{t.resize_size[0]} px" in p.resize
     assert p.mean == pytest.approx(t.mean) and p.std == pytest.approx(t.std)
-    assert TORCHVISION_FILE in p.weights_text and "1000 categories" in p.classes
+    assert TORCHVISION_FILE in p.weights_text and "1000 classes" in p.classes
 
 
 def test_model_file_preview_reads_its_description_without_loading_the_program(env):
@@ -119,3 +119,19 @@ def test_preview_of_hostile_input_is_one_printable_line(env, tmp_path, monkeypat
     assert all(ch.isprintable() for ch in text)
     if spec.strip() not in ("", "default") or weights not in (None, "random"):
         assert p.problem and len(p.problem) <= 400
+
+
+@pytest.mark.parametrize("which", ["timm:test_vit.r160_in1k", f"hf:{HF_REPO}", "folder", "timm:test_resnet random",
+                                   "resnet18 random", "default"])
+def test_preview_matches_what_the_loader_applies(env, which):
+    spec, _, weights = (str(env.folder) if which == "folder" else which).partition(" ")
+    p = cat.preview(spec, weights or None)
+    model = load_model(spec, weights or None, device="cpu")
+    assert p.problem is None
+    image_size = (130, 90)  # width, height: not square, so resize rules show
+    assert tuple(model.pipeline.output_shape(image_size))[0] == p.input_size[0]
+    if model.pipeline.crop is not None:
+        assert p.input_size == (model.pipeline.channels, *model.pipeline.crop)
+    assert p.mean == (tuple(model.pipeline.mean) if model.pipeline.mean is not None else None)
+    assert p.std == (tuple(model.pipeline.std) if model.pipeline.std is not None else None)
+    assert f"{len(model.labels)} classes" in p.classes
