@@ -213,3 +213,14 @@ def test_hostile_file_names_are_shown_on_one_printable_line(chooser, env, tmp_pa
     dialog.tree.setCurrentIndex(index)
     assert all(ch.isprintable() for key in dialog.preview_labels for ch in shown(dialog, key))
     assert all(ch.isprintable() for ch in dialog.status_label.text())
+
+
+def test_the_catalog_tree_model_passes_qts_model_tester(qtmodeltester, env, monkeypatch):
+    from smoothgrad_desktop.gui.model_chooser import CatalogTreeModel
+
+    model = CatalogTreeModel()
+    model.set_catalog(cat.model_kinds(), cat.catalog())
+    qtmodeltester.check(model, force_py=True)
+    monkeypatch.setattr(cat, "library_available", lambda name: name != "timm")
+    model.set_catalog(cat.model_kinds(), cat.catalog())  # a reset with disabled rows
+    qtmodeltester.check(model, force_py=True)
