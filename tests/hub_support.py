@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 import timm
 import torch
 import transformers
@@ -64,6 +65,18 @@ def build_machine(base: Path) -> Machine:
                                                       "labels": ["zero", "one"]}))
     script.write_bytes(b"a program the chooser must not run to preview it")
     return Machine(hf_home, torch_home, vit, hf_snap, folder, script)
+
+
+@pytest.fixture(scope="module")
+def machine(tmp_path_factory) -> Machine:
+    return build_machine(tmp_path_factory.mktemp("machine"))
+
+
+@pytest.fixture
+def env(machine, monkeypatch) -> Machine:
+    """The built machine, with HF_HOME and TORCH_HOME pointing at it."""
+    point_env_at(machine, monkeypatch)
+    return machine
 
 
 def point_env_at(machine: Machine, monkeypatch) -> None:

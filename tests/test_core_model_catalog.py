@@ -11,21 +11,10 @@ import timm.data
 import torchvision
 import transformers
 
-from hub_support import HF_REPO, TIMM_REPO, TORCHVISION_FILE, build_machine, point_env_at
+from hub_support import HF_REPO, TIMM_REPO, TORCHVISION_FILE, env, machine  # noqa: F401 - fixtures
 from smoothgrad_desktop.core.methods import method_refusals
 from smoothgrad_desktop.core.models import catalog as cat
 from smoothgrad_desktop.core.models import load_model
-
-
-@pytest.fixture(scope="module")
-def machine(tmp_path_factory):
-    return build_machine(tmp_path_factory.mktemp("machine"))
-
-
-@pytest.fixture
-def env(machine, monkeypatch):
-    point_env_at(machine, monkeypatch)
-    return machine
 
 
 def test_timm_preview_is_timms_own_data_config(env):
@@ -54,7 +43,7 @@ def test_torchvision_preview_is_the_weights_transforms(env):
     assert p.input_size == (3, *t.crop_size * (2 // len(t.crop_size)))
     assert f"{t.resize_size[0]} px" in p.resize
     assert p.mean == pytest.approx(t.mean) and p.std == pytest.approx(t.std)
-    assert TORCHVISION_FILE in p.weights_text and "1000 categories" in p.classes
+    assert TORCHVISION_FILE in p.weights_text and "1000 classes" in p.classes
 
 
 def test_model_file_preview_reads_its_description_without_loading_the_program(env):
@@ -116,3 +105,33 @@ def test_method_refusals_name_guided_backprop_for_non_relu_models(env):
     assert list(refused) == ["guided-backprop"] and "GELU" in refused["guided-backprop"]
     assert method_refusals(load_model("default", device="cpu")) == {}
     assert method_refusals(load_model(str(env.folder), device="cpu")) == {}  # a ReLU ResNet from transformers
+
+
+@pytest.mark.parametrize("spec, weights", [
+    ("", None), ("   ", "random"), ("\x00bad", None), ("resnet18", "\x00bad"), ("hf:../../etc", None),
+    ("hf:", None), ("timm:", None), ("timm:a/b", None), ("timm:test_vit.r160_in1k", "~"), ("x" * 5000, None),
+    ("evil\x1b[31m\nname.pt", None), ("~/nothing-here.pt2", None), ("/", None), ("default", "w.safetensors"),
+])
+def test_preview_of_hostile_input_is_one_printable_line(env, tmp_path, monkeypatch, spec, weights):
+    monkeypatch.chdir(tmp_path)
+    p = cat.preview(spec, weights)
+    text = (p.problem or "") + p.weights_text + p.classes + p.preprocessing
+    assert all(ch.isprintable() for ch in text)
+    if spec.strip() not in ("", "default") or weights not in (None, "random"):
+        assert p.problem and len(p.problem) <= 400
+
+
+@pytest.mark.parametrize("which", ["timm:test_vit.r160_in1k", f"hf:{HF_REPO}", "folder", "timm:test_resnet random",
+                                   "resnet18 random", "default"])
+def test_preview_matches_what_the_loader_applies(env, which):
+    spec, _, weights = (str(env.folder) if which == "folder" else which).partition(" ")
+    p = cat.preview(spec, weights or None)
+    model = load_model(spec, weights or None, device="cpu")
+    assert p.problem is None
+    image_size = (130, 90)  # width, height: not square, so resize rules show
+    assert tuple(model.pipeline.output_shape(image_size))[0] == p.input_size[0]
+    if model.pipeline.crop is not None:
+        assert p.input_size == (model.pipeline.channels, *model.pipeline.crop)
+    assert p.mean == (tuple(model.pipeline.mean) if model.pipeline.mean is not None else None)
+    assert p.std == (tuple(model.pipeline.std) if model.pipeline.std is not None else None)
+    assert f"{len(model.labels)} classes" in p.classes

@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
 from gui_support import make_window  # noqa: F401 - fixture
-from hub_support import HF_REPO, TORCHVISION_FILE, build_machine, point_env_at
+from hub_support import HF_REPO, TORCHVISION_FILE, env, machine  # noqa: F401 - fixtures
 from smoothgrad_desktop.core.models import catalog as cat
 from smoothgrad_desktop.core.models.catalog import ModelChoice
 from smoothgrad_desktop.gui.model_chooser import ModelChooser
@@ -22,21 +22,12 @@ from smoothgrad_desktop.gui.model_chooser import ModelChooser
 TIMM_SPEC = "timm:test_vit.r160_in1k"
 
 
-@pytest.fixture(scope="module")
-def machine(tmp_path_factory):
-    return build_machine(tmp_path_factory.mktemp("machine"))
-
-
-@pytest.fixture
-def env(machine, monkeypatch):
-    point_env_at(machine, monkeypatch)
-    cat.remember(str(machine.folder), None)
-    cat.remember(str(machine.script), None)
-    return machine
-
-
 @pytest.fixture
 def chooser(qtbot, env):
+    """A chooser on the built machine, where the model folder and the TorchScript file were used recently."""
+    cat.remember(str(env.folder), None)
+    cat.remember(str(env.script), None)
+
     def make(current: ModelChoice | None = None) -> ModelChooser:
         dialog = ModelChooser(current=current)
         qtbot.addWidget(dialog)
@@ -192,9 +183,10 @@ def test_model_menu_loads_the_choice_and_greys_out_guided_backprop(make_window, 
     i = combo.findData("guided-backprop")
     assert not combo.model().item(i).isEnabled() and "GELU" in combo.itemData(i, Qt.ItemDataRole.ToolTipRole)
     assert combo.model().item(combo.findData("gradient")).isEnabled()
-    with qtbot.waitSignal(window.model_ready, timeout=60_000):
-        window.apply_model_choice(ModelChoice("default"))
+    with qtbot.waitSignal(window.model_ready, timeout=60_000):  # a ReLU network: Guided Backprop is back
+        window.apply_model_choice(ModelChoice(str(env.folder)))
     assert combo.model().item(i).isEnabled()
+    assert cat.recent_models()[0] == {"spec": str(env.folder.resolve()), "weights": None}  # listed next time
     window.close()
 
 
@@ -206,3 +198,29 @@ def test_editing_a_parameter_keeps_the_chosen_weights(make_window, env, qtbot):
     window.editor.n_spin.setValue(window.editor.n_spin.value() + 1)  # any edit re-reads the editor
     assert window.params.model == "timm:test_resnet" and window.params.weights == "random"
     window.close()
+
+
+def test_hostile_file_names_are_shown_on_one_printable_line(chooser, env, tmp_path):
+    evil = tmp_path / "evil\x1b[2J\nname\u202e.pt"
+    evil.write_bytes(b"never loaded")
+    cat.remember(str(evil), None)
+    dialog = chooser()
+    index = dialog.entry_index(str(evil))
+    assert index.isValid()
+    for text in (index.data(), index.siblingAtColumn(1).data(), index.data(Qt.ItemDataRole.ToolTipRole)):
+        assert all(ch.isprintable() or ch == "\n" for ch in text) and "\x1b" not in text and "\u202e" not in text
+    assert "\\x1b" in index.data()
+    dialog.tree.setCurrentIndex(index)
+    assert all(ch.isprintable() for key in dialog.preview_labels for ch in shown(dialog, key))
+    assert all(ch.isprintable() for ch in dialog.status_label.text())
+
+
+def test_the_catalog_tree_model_passes_qts_model_tester(qtmodeltester, env, monkeypatch):
+    from smoothgrad_desktop.gui.model_chooser import CatalogTreeModel
+
+    model = CatalogTreeModel()
+    model.set_catalog(cat.model_kinds(), cat.catalog())
+    qtmodeltester.check(model, force_py=True)
+    monkeypatch.setattr(cat, "library_available", lambda name: name != "timm")
+    model.set_catalog(cat.model_kinds(), cat.catalog())  # a reset with disabled rows
+    qtmodeltester.check(model, force_py=True)

@@ -45,6 +45,7 @@ from ..core.explain import Explanation, Prediction, PreparedInput, explain, pred
 from ..core.images import InputImage, load_input
 from ..core.methods import evaluations_per_sample, method_refusals
 from ..core.models import LoadedModel, load_model
+from ..core.models.catalog import remember
 from ..core.smoothing import SmoothingConfig, SmoothingResult, auto_batch_size
 
 log = logging.getLogger(__name__)
@@ -350,8 +351,6 @@ class Worker(QObject):
         t0 = time.perf_counter()
         model = load_model(spec, weights, device, transform_input=job.options.get("transform_input"))
         self.model = model
-        from ..core.models.catalog import remember
-
         remember(spec, weights)  # a model file, folder or weights file: listed under "recent" in the model chooser
         self._prepared.clear()
         if self._noise_model is not None and self._noise_model.device != model.device:

@@ -428,7 +428,7 @@ def _preview_embedded(spec: str, weights: str | None) -> dict:
         return {"problem": f"weights do not apply to the embedded model {spec!r}"}
     return {**_pipeline_fields(MNIST_PIPELINE, (1, 28, "≥ 28 (aspect kept)")),
             "preprocessing": "the app's MNIST pipeline (greyscale, pixels/255)",
-            "classes": f"the digits {MNIST_LABELS[0]}–{MNIST_LABELS[-1]} (embedded)",
+            "classes": f"the digits {MNIST_LABELS[0]}–{MNIST_LABELS[-1]} ({len(MNIST_LABELS)} classes, embedded)",
             "weights_text": f"{EMBEDDED[spec][1]}, shipped with the app"}
 
 
@@ -460,7 +460,7 @@ def _preview_torchvision(arch: str, weights: str | None) -> dict:
     categories = list(enum.meta.get("categories") or [])
     return {**_pipeline_fields(pipeline_from_weights(enum)),
             "preprocessing": f"torchvision {enum}.transforms()",
-            "classes": (f"torchvision's metadata of {enum}: {len(categories)} categories (when the classifier has "
+            "classes": (f"torchvision's metadata of {enum} ({len(categories)} classes, when the classifier has "
                         f"{len(categories)} outputs)") if categories else "none: classes shown as 'class i'",
             "weights_text": text, "notes": tuple(notes), "problem": problem}
 
@@ -510,6 +510,9 @@ def _preview_timm(name: str, weights: str | None) -> dict:
         text = "random weights (not trained)"
     elif weights:
         text, problem = _weights_file_problem(weights)
+        if cfg.get("num_classes"):
+            fields["notes"] = (*fields.get("notes", ()), f"these class names apply when the file's classifier has "
+                               f"{cfg['num_classes']} outputs; otherwise classes are shown as 'class i'")
     else:
         path, looked = _pretrained_location(timm, name, cfg)
         if path is None:
