@@ -410,16 +410,19 @@ def smooth_attribution(
         rows = auto_batch_size(x, rows_wanted, device)
     evaluations = 0
     t0 = time.perf_counter()
-    previous = None
+    # Convergence points all use one step k (the nominal chunk): change(n) = |mean_n - mean_{n-k}| / |mean_n|.
+    # A chunk ends at n - k, so the last point (at n) has the same step as the others, not a short remainder.
+    step = max(1, rows // per_sample)
+    boundary_means: dict[int, torch.Tensor] = {}
     start = 0
     while start < n:
         if cancel is not None and cancel():
             raise Cancelled()
         stop = min(n, start + max(1, rows // per_sample))
-        for s in wanted:  # end the chunk at the next snapshot so prefix means are exact
-            if start < s < stop:
-                stop = s
-                break
+        # end the chunk at the next snapshot (prefix means are exact) or at n - k (the last convergence step)
+        cuts = [s for s in (*wanted, n - step) if start < s < stop]
+        if cuts:
+            stop = min(cuts)
         indices = list(range(start, stop))
         try:
             if use_bf16 and fidelity_record is None:
@@ -442,11 +445,15 @@ def smooth_attribution(
         del attributions
         if stop in wanted:
             kept[stop] = moments.mean.detach().clone()
-        if previous is not None:
+        earlier = boundary_means.get(stop - step)
+        if earlier is not None:
             denominator = torch.linalg.vector_norm(moments.mean)
-            change = torch.linalg.vector_norm(moments.mean - previous) / torch.clamp(denominator, min=1e-30)
+            change = torch.linalg.vector_norm(moments.mean - earlier) / torch.clamp(denominator, min=1e-30)
             convergence.append((stop, change))
-        previous = moments.mean.detach().clone()
+        if stop < n:
+            boundary_means[stop] = moments.mean.detach().clone()
+            for key in [k for k in boundary_means if k < stop - step]:
+                del boundary_means[key]
         start = stop
         if progress is not None:
             progress(Progress(start, n, time.perf_counter() - t0, moments, convergence))
