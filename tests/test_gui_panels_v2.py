@@ -232,3 +232,104 @@ def test_grid_and_noise_cells_fill_their_boxes(make):
     noise.set_maps({("clean", "gradient"): blobs(28, 28)}, "absolute")
     _settle()
     assert shown_rect(noise.image_item(0, 0), noise).width() >= 250
+
+
+# --------------------------------------------------------------------------------------------- per-panel scale
+
+
+def test_grid_defaults_to_per_cell_and_the_choice_is_per_instance(make, qtbot):
+    """Gradient magnitude grows with σ: a shared scale turns the low-noise rows black, so the grid starts per cell.
+    Ticking one panel's box changes that panel only (no class, module or settings value is shared)."""
+    small, big = blobs(16, 16, 0, 1e-3), blobs(16, 16, 1, 1.0)
+    g1 = make(GridPanel, size=(500, 400))
+    g2 = make(GridPanel, size=(500, 400))
+    strip = make(StripPanel, size=(500, 300))
+    for g in (g1, g2):
+        g.set_grid([0.0, 0.5], [1], [[small], [big]], "absolute")
+        assert not g.shared_scale and not g.scale_check.isChecked() and g.scale_label == "per cell"
+        assert levels_of(g.image_item(0, 0))[1] == pytest.approx(vz.compute_span(small, "absolute"))
+    assert strip.shared_scale and strip.scale_check.isChecked()
+    with qtbot.waitSignal(g1.shared_scale_changed, timeout=1000) as blocker:
+        g1.scale_check.click()
+    assert blocker.args == [True]
+    assert g1.shared_scale and g1.scale_label == "shared"
+    assert levels_of(g1.image_item(0, 0)) == levels_of(g1.image_item(1, 0))
+    assert not g2.shared_scale and g2.scale_label == "per cell" and strip.shared_scale
+    # a later set_grid (a re-render) keeps each panel's own choice
+    g1.set_grid([0.0, 0.5], [1], [[small], [big]], "absolute", percentile=98.0)
+    g2.set_grid([0.0, 0.5], [1], [[small], [big]], "absolute", percentile=98.0)
+    assert g1.shared_scale and not g2.shared_scale
+    assert not any(isinstance(v, bool) for k, v in vars(GridPanel).items() if "shared" in k.lower() and k != "DEFAULT_SHARED")
+    settings = QtCore.QSettings()
+    assert not any("shared" in key.lower() for key in settings.allKeys())
+
+
+def levels_of(item) -> tuple[float, float]:
+    lv = item.getLevels()
+    return (float(lv[0]), float(lv[1]))
+
+
+# --------------------------------------------------------------------------------------------- class difference
+
+
+def _two_blob_attributions(scale1: float, scale2: float) -> tuple[np.ndarray, np.ndarray]:
+    """Class 1's evidence on the left half, class 2's on the right, at very different gradient scales and with
+    signs that alternate (as raw gradients do)."""
+    rng = np.random.default_rng(4)
+    h, w = 20, 40
+    yy, xx = np.mgrid[0:h, 0:w]
+    left = np.exp(-(((xx - 10) / 4.0) ** 2 + ((yy - 10) / 4.0) ** 2))
+    right = np.exp(-(((xx - 30) / 4.0) ** 2 + ((yy - 10) / 4.0) ** 2))
+    sign = np.where(rng.random((h, w)) < 0.5, -1.0, 1.0)
+    a1 = (scale1 * sign * (left + 0.05 * rng.random((h, w))))[None].astype(np.float32)
+    a2 = (scale2 * sign * (right + 0.05 * rng.random((h, w))))[None].astype(np.float32)
+    return a1, a2
+
+
+def test_difference_follows_the_view_normalises_each_map_and_names_the_colours(make, qtbot):
+    panel = make(DifferencePanel, size=(900, 700))
+    panel.set_classes(["seven", "one"], 0, 1)
+    a1, a2 = _two_blob_attributions(0.03, 0.7)  # class 1's gradients ~20x smaller (7 against 1 on MNIST)
+    dm = panel.set_attributions(a1, a2, "absolute")
+    assert panel.normalisation() == "percentile" and dm.normalise == "percentile" and dm.view == "absolute"
+    d = panel.diff_view.image_item.image
+    # D = |M1|/P99(|M1|) - |M2|/P99(|M2|), computed independently here
+    v1, v2 = np.abs(a1[0]).astype(np.float64), np.abs(a2[0]).astype(np.float64)
+    expected = v1 / np.percentile(v1, 99) - v2 / np.percentile(v2, 99)
+    np.testing.assert_allclose(d, expected, rtol=1e-4, atol=1e-5)
+    assert d[:, :20].mean() > 0 > d[:, 20:].mean()  # each digit takes its own class's sign
+    # raw: the larger map dominates everywhere it is, with its sign flipped
+    with qtbot.waitSignal(panel.normalisation_changed, timeout=1000):
+        panel.norm_combo.setCurrentIndex(panel.norm_combo.findData("raw"))
+        panel.norm_combo.activated.emit(panel.norm_combo.currentIndex())
+    raw = panel.diff_view.image_item.image
+    np.testing.assert_allclose(raw, v1 - v2, rtol=1e-4, atol=1e-6)
+    assert raw[:, :20].mean() < 0  # even over class 1's own digit D is negative: D ≈ −|M2|
+    panel.set_normalisation("percentile")
+    # the signed view subtracts signed maps: D changes, it does not stay |M1| - |M2|
+    panel.set_attributions(a1, a2, "signed")
+    s = panel.diff_view.image_item.image
+    s1, s2 = a1[0].astype(np.float64), a2[0].astype(np.float64)
+    sig = s1 / np.percentile(np.abs(s1), 99) - s2 / np.percentile(np.abs(s2), 99)
+    np.testing.assert_allclose(s, sig, rtol=1e-4, atol=1e-5)
+    # the legend says which colour is which class, in the colour map's own end colours
+    text = panel.legend_text()
+    assert "D > 0: seven (class 1)" in text and "D < 0: one (class 2)" in text
+    cm = vz.get_colormap(vz.DEFAULT_DIVERGING, "signed")
+    html = panel.legend.text()
+    assert "#%02x%02x%02x" % tuple(int(c) for c in cm.lut[-1][:3]) in html
+    assert "#%02x%02x%02x" % tuple(int(c) for c in cm.lut[0][:3]) in html
+    assert panel.help_button.property("guide_page") == "class-difference"
+
+
+def test_difference_small_views_are_not_thumbnails(make):
+    panel = make(DifferencePanel, size=(900, 700))
+    panel.set_image(np.zeros((28, 56, 3), np.uint8))
+    a1, a2 = _two_blob_attributions(1.0, 1.0)
+    panel.set_attributions(a1, a2, "absolute")
+    _settle()
+    d = shown_rect(panel.diff_view.image_item, panel)
+    for v in (panel.image_view, panel.map1_view, panel.map2_view):
+        r = shown_rect(v.image_item, panel)
+        assert r.width() >= 0.3 * d.width() and r.width() >= 180, (r, d)
+    assert d.width() >= 0.5 * panel.width()

@@ -445,15 +445,17 @@ class _Job:
     evaluations: int = 0
     kept: dict = field(default_factory=dict)
     convergence: list = field(default_factory=list)
-    previous: torch.Tensor | None = None
+    boundary: dict = field(default_factory=dict)
+    """Running means at chunk ends, kept for one step k: change(n) = |mean_n - mean_(n-k)| / |mean_n|."""
     fidelity: dict | None = None
 
     def next_indices(self) -> list[int]:
         stop = min(self.cap, self.start + self.chunk)
-        for s in self.wanted:  # end the chunk at the next snapshot so prefix means are exact
-            if self.start < s < stop:
-                stop = s
-                break
+        # end the chunk at the next snapshot (prefix means are exact) or at cap - k, so that the last convergence
+        # point has the same step k (the nominal chunk) as the others instead of a short remainder
+        cuts = [s for s in (*self.wanted, self.cap - self.chunk) if self.start < s < stop]
+        if cuts:
+            stop = min(cuts)
         return list(range(self.start, stop))
 
 
@@ -516,11 +518,15 @@ class _Engine:
         stop = indices[-1] + 1
         if stop in job.wanted:
             job.kept[stop] = job.moments.mean.detach().clone()
-        if job.previous is not None:
+        earlier = job.boundary.get(stop - job.chunk)
+        if earlier is not None:
             denominator = torch.linalg.vector_norm(job.moments.mean)
-            change = torch.linalg.vector_norm(job.moments.mean - job.previous) / torch.clamp(denominator, min=1e-30)
+            change = torch.linalg.vector_norm(job.moments.mean - earlier) / torch.clamp(denominator, min=1e-30)
             job.convergence.append((stop, change))
-        job.previous = job.moments.mean.detach().clone()
+        if stop < job.cap:
+            job.boundary[stop] = job.moments.mean.detach().clone()
+            for key in [k for k in job.boundary if k < stop - job.chunk]:
+                del job.boundary[key]
         job.start = stop
         if cfg.auto and job.moments.count >= MIN_AUTO_SAMPLES and job.start < job.cap:
             error = float(relative_standard_error(job.moments))  # one synchronisation per batch, auto only
@@ -734,7 +740,8 @@ def smooth_many(
             if not return_errors:
                 raise
             results[i] = exc  # type: ignore[call-overload]
-        job.moments = job.previous = None  # type: ignore[assignment] - on the host now; free the device copies
+        job.moments = None  # type: ignore[assignment] - on the host now; free the device copies
+        job.boundary.clear()
         job.kept.clear()
         job.convergence.clear()
         if on_done is not None:

@@ -503,6 +503,7 @@ class MainWindow(TrustMixin, QMainWindow):
                      "preprocessing it will apply", m)
 
         h = mb.addMenu("&Help")
+        self._action("&Guide", self.open_guide, ["F1"], "What each panel shows, its formula, how to read it", h)
         self._action("&About SmoothGrad Desktop", self.about, [], "Versions and where the log file is", h)
 
     def _restore_window(self) -> None:
@@ -1245,6 +1246,12 @@ class MainWindow(TrustMixin, QMainWindow):
     @Slot(str)
     def _on_hovered(self, text: str) -> None:
         self.statusBar().showMessage(text, 3000)
+
+    @Slot()
+    def open_guide(self) -> None:
+        from .help import open_guide
+
+        open_guide(self, "index")
 
     @Slot()
     def reset_zoom(self) -> None:

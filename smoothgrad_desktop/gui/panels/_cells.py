@@ -364,6 +364,12 @@ class CellGrid(QtWidgets.QWidget):
             self._sync_check()
             self._rescale()
 
+    def set_controls_visible(self, visible: bool) -> None:
+        """Show or hide the row with the scale box and the "?" button (e.g. for thumbnails inside another panel)."""
+        self._scale_check.setVisible(visible)
+        if self._help is not None:
+            self._help.setVisible(visible)
+
     @property
     def scale_check(self) -> QtWidgets.QCheckBox:
         """This panel's own "Shared colour scale" box."""

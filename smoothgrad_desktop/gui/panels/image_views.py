@@ -64,7 +64,7 @@ import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 from PySide6.QtCore import Signal, Slot
 
-from . import _pg
+from . import _controls, _pg
 from ._pg import pg
 
 __all__ = ["MapView", "ImagePanels", "ColorBarColumn"]
@@ -384,6 +384,8 @@ class ImagePanels(QtWidgets.QWidget):
         controls.addWidget(label)
         controls.addWidget(self._slider, 1)
         controls.addWidget(self._value_label)
+        self._help = _controls.help_button("map")
+        controls.addWidget(self._help)
 
         box = QtWidgets.QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
@@ -411,6 +413,10 @@ class ImagePanels(QtWidgets.QWidget):
     @property
     def color_bar_column(self) -> ColorBarColumn:
         return self._cbar_column
+
+    @property
+    def help_button(self) -> QtWidgets.QToolButton:
+        return self._help
 
     @property
     def opacity_slider(self) -> QtWidgets.QSlider:
