@@ -1317,7 +1317,8 @@ class MainWindow(TrustMixin, QMainWindow):
         elif kind == "grid":
             if "grid" not in self.outcomes:
                 raise ExportError("the σ/n grid has not been computed yet")
-            files = gx.grid_files(path, self.outcomes["grid"], self.params, self.grid_panel.grab_image())
+            grid_params = replace(self.params, shared_scale=self.grid_panel.shared_scale)  # the grid tab's own choice
+            files = gx.grid_files(path, self.outcomes["grid"], grid_params, self.grid_panel.grab_image())
         else:
             image = self._figure(kind)
             if image is None:
@@ -1336,7 +1337,8 @@ class MainWindow(TrustMixin, QMainWindow):
         if self.current is None:
             raise ExportError("no map has been computed yet")
         figures = {k: self._figure(k) for k in (*EXPERIMENTS, "convergence")}
-        return gx.write_all(folder, lambda f: gx.all_files(f, self.current, self.params, figures=figures,
+        grid_params = replace(self.params, shared_scale=self.grid_panel.shared_scale)  # the grid tab's own choice
+        return gx.write_all(folder, lambda f: gx.all_files(f, self.current, grid_params, figures=figures,
                                                             grid_outcome=self.outcomes.get("grid")),
                             self._confirm_replace, self._inputs())
 

@@ -1,4 +1,5 @@
-"""A grid of map cells on ONE shared colour scale, in one pyqtgraph scene (internal base of the comparison panels).
+"""A grid of map cells in one pyqtgraph scene, on one shared colour scale or each on its own (internal base of the
+comparison panels).
 
 ``CellGrid`` is the common base of :class:`~.grid.GridPanel`, :class:`~.strip.StripPanel` and
 :class:`~.noise_training.NoiseTrainingPanel`. It lays out, in a single ``pg.GraphicsLayoutWidget``: optional row
@@ -7,11 +8,23 @@ holding one ``ImageItem`` and, for an error, a centred text inside the cell) and
 right spanning all rows, headed "shared" or "per cell". All cells show raw values with one lookup table (see
 ``_pg``). The scale:
 
-* **shared** (the default, ``shared=True``): one span for every cell -- a locked float, or with ``span=None``
-  core ``shared_span`` over every map currently shown (recomputed as cells are filled progressively);
+* **shared** (``shared=True``): one span for every cell -- a locked float, or with ``span=None``
+  core ``shared_span`` over every map currently shown (recomputed as cells are filled progressively); the colour
+  bar is labelled with round ticks (``_pg.set_bar_ticks``: at least three at any span);
 * **per cell** (``shared=False``, the paper's own figures): each cell capped at its own percentile (core
   ``compute_span`` of that cell); the colour bar then reads 0 .. P99 (signed: −P99 .. +P99) of each cell.
   A locked ``span`` still applies to every cell.
+
+The choice belongs to the panel instance: a "Shared colour scale" box in the panel's own control row (``scale_check``;
+the class's ``DEFAULT_SHARED`` is where a new panel starts: per cell for the σ/n grid, shared for the others) and
+``set_shared_scale``; ``shared=None`` in the setters keeps it. Signal ``shared_scale_changed(bool)`` when the user
+ticks the box. The row also holds a "?" button (``help_button``) opening the panel's guide page (``HELP_PAGE``);
+``set_controls_visible(False)`` hides the row (thumbnails inside another panel).
+
+The figure's height is capped at what the cells need at their width (so a width-limited figure is not drawn as
+tall empty boxes; the spare height goes below it). ``_build(..., flow_cols=k)`` wraps one logical row onto rows of
+``k`` cells, each labelled (the method strip chooses ``k`` with ``_best_flow`` so its cells are as large as the
+panel allows).
 
 Cells' views are linked (zoom/pan one, all follow). Long column labels are wrapped onto two lines
 (:func:`wrap_label`) and columns shrink equally with the widget, so a row of six methods fits.

@@ -51,7 +51,7 @@ from .image_views import ColorBarColumn, FitArea, MapView
 
 __all__ = ["DifferencePanel", "diverging_for"]
 
-MIN_SMALL = 0.3  # the small maps are shown at least this fraction of D's scale
+MIN_SMALL = 0.25  # the small maps are shown at least this fraction of D's scale
 
 NORM_TEXT = {"percentile": "Each map ÷ its own P99", "raw": "Raw difference"}
 NORM_TIP = (
@@ -100,7 +100,7 @@ class DifferencePanel(QtWidgets.QWidget):
         for i, combo in enumerate((self._combo1, self._combo2), start=1):
             combo.setObjectName(f"class{i}_combo")
             combo.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-            combo.setMinimumContentsLength(10)
+            combo.setMinimumContentsLength(8)
             combo.setToolTip(
                 f"Class {i}: D = M(class 1) − M(class 2) after channel reduction in the current View; D > 0 "
                 "favours class 1, D < 0 class 2 (the legend below names the colours)."
@@ -120,22 +120,29 @@ class DifferencePanel(QtWidgets.QWidget):
         self._scale_check.toggled.connect(self._on_scale_check)
         self._help = _controls.help_button("class-difference")
 
-        controls = QtWidgets.QHBoxLayout()
+        # two short rows, so the tab never forces the window wider than 1280 px
+        controls = QtWidgets.QVBoxLayout()
         controls.setContentsMargins(4, 2, 4, 0)
+        controls.setSpacing(2)
+        classes_row = QtWidgets.QHBoxLayout()
         for text, combo in (("Class 1", self._combo1), ("Class 2", self._combo2)):
             lab = QtWidgets.QLabel(text)
             lab.setBuddy(combo)
-            controls.addWidget(lab)
-            controls.addWidget(combo, 1)
-            controls.addSpacing(8)
+            classes_row.addWidget(lab)
+            classes_row.addWidget(combo, 1)
+            classes_row.addSpacing(8)
+        classes_row.addStretch(1)
+        classes_row.addWidget(self._help)
+        options_row = QtWidgets.QHBoxLayout()
         norm_label = QtWidgets.QLabel("Normalisation")
         norm_label.setBuddy(self._norm_combo)
-        controls.addWidget(norm_label)
-        controls.addWidget(self._norm_combo)
-        controls.addSpacing(8)
-        controls.addWidget(self._scale_check)
-        controls.addStretch(1)
-        controls.addWidget(self._help)
+        options_row.addWidget(norm_label)
+        options_row.addWidget(self._norm_combo)
+        options_row.addSpacing(8)
+        options_row.addWidget(self._scale_check)
+        options_row.addStretch(1)
+        controls.addLayout(classes_row)
+        controls.addLayout(options_row)
 
         self._legend = QtWidgets.QLabel("")
         self._legend.setObjectName("difference_legend")
@@ -196,43 +203,43 @@ class DifferencePanel(QtWidgets.QWidget):
         row.addWidget(bar, 0)
         return cell
 
-    def _solve(self, W: float, H: float) -> tuple[bool, float, float, float]:
-        """(wide, split, scale of D, scale of the small maps): the arrangement and the split (D's share of the
-        height or width) that show D largest while the small maps are at least half as large."""
+    def _solve(self, W: float, H: float) -> tuple[bool, int, float, float]:
+        """(wide, columns, scale of D, scale of the small maps): the small maps in a grid of ``columns`` under D
+        (wide) or in a column beside it, with the split between D and them that shows the most map (D counting
+        double) while the small maps stay at least ``MIN_SMALL`` of D's scale."""
         iw, ih = self._map_size or (1, 1)
         dw, dh = self._diff_view.chrome()
         sw, sh = self._map1_view.chrome()
         sw += self._bar1.bar_width()
         gap = self.GAP
         n_small = 2 if self._image_cell.isHidden() else 3
-        best = (True, 0.6, 0.0, 0.0)
-        best_score = -1.0
+        best, best_score = (True, n_small, 0.0, 0.0), -1.0
         fallback, fallback_score = best, -1.0
-        for wide in (True, False):
-            for k in range(30, 86, 2):
+        layouts = [(True, cols) for cols in range(n_small, 0, -1)] + [(False, 1)]
+        for wide, cols in layouts:
+            rows = -(-n_small // cols)
+            for k in range(30, 91, 2):
                 f = k / 100.0
                 if wide:
                     s_d = _pg.fit_scale(iw, ih, W - dw, H * f - dh)
-                    s_s = _pg.fit_scale(iw, ih, (W - (n_small - 1) * gap) / n_small - sw, H * (1 - f) - gap - sh)
+                    s_s = _pg.fit_scale(iw, ih, (W - (cols - 1) * gap) / cols - sw,
+                                        (H * (1 - f) - gap * rows) / rows - sh)
                 else:
                     s_d = _pg.fit_scale(iw, ih, W * f - dw, H - dh)
                     s_s = _pg.fit_scale(iw, ih, W * (1 - f) - gap - sw, (H - (n_small - 1) * gap) / n_small - sh)
-                # the most map on screen, D counting double, with the small maps at least a third of D's size
                 score = 2.0 * s_d ** 2 + n_small * s_s ** 2
                 if s_s >= MIN_SMALL * s_d and score > best_score * 1.001:
-                    best, best_score = (wide, f, s_d, s_s), score
+                    best, best_score = (wide, cols, s_d, s_s), score
                 fb = min(s_d, s_s / MIN_SMALL)
                 if fb > fallback_score:
-                    fallback, fallback_score = (wide, f, s_d, s_s), fb
-        if best_score < 0:
-            best = fallback
-        return best
+                    fallback, fallback_score = (wide, cols, s_d, s_s), fb
+        return best if best_score >= 0 else fallback
 
     def _place(self) -> None:
         W, H = self._figure.width(), self._figure.height()
         if W < 40 or H < 40:
             return
-        wide, f, s_d, s_s = self._solve(W, H)
+        wide, cols, s_d, s_s = self._solve(W, H)
         self._wide = wide
         iw, ih = self._map_size or (1, 1)
         dw, dh = self._diff_view.chrome()
@@ -244,10 +251,12 @@ class DifferencePanel(QtWidgets.QWidget):
         cells = [c for c in (self._image_cell, self._map1_cell, self._map2_cell) if not c.isHidden()]
         if wide:
             self._diff_view.setGeometry(max(0, (W - d_w) // 2), 0, d_w, d_h)
-            row_w = len(cells) * c_w + (len(cells) - 1) * gap
+            used = min(cols, len(cells))
+            row_w = used * c_w + (used - 1) * gap
             x0 = max(0, (W - row_w) // 2)
             for i, c in enumerate(cells):
-                c.setGeometry(x0 + i * (c_w + gap), d_h + gap, c_w, c_h)
+                r, col = divmod(i, cols)
+                c.setGeometry(x0 + col * (c_w + gap), d_h + gap + r * (c_h + gap), c_w, c_h)
         else:
             col_h = len(cells) * c_h + (len(cells) - 1) * gap
             x0 = max(0, (W - (d_w + gap + c_w)) // 2)
@@ -349,7 +358,8 @@ class DifferencePanel(QtWidgets.QWidget):
         norm = self._dm is not None and self._dm.normalise == "percentile"
         m1, m2 = (f"{bars}({a})", f"{bars}({b})")
         if norm:
-            m1, m2 = f"{m1} / P", f"{m2} / P"
+            p = f"P{self._raw[5]:g}" if self._raw is not None else "P99"
+            m1, m2 = f"{m1} / {p}", f"{m2} / {p}"
         self._diff_view.set_title(f"D = {m1} − {m2}")
         self._map1_view.set_title(m1)
         self._map2_view.set_title(m2)

@@ -20,7 +20,9 @@ text label under it with the hover readout.
   on a native-size image.
 * ``attach_color_bar(cbar: pg.ColorBarItem | None)`` -- drive a colour bar that lives elsewhere (a
   ``ColorBarColumn``) instead of one inside the view.
-* ``clear()``, ``set_title(text)``, ``title() -> str``, ``link_view(other: MapView)`` (zoom and pan follow, both
+* ``clear()``, ``set_title(text)`` (elided to the view's width, the full text as tooltip: a long title never
+  widens the view), ``title() -> str`` (the full text), ``title_item``, ``chrome() -> (w, h)`` (the room a view
+  needs besides its image), ``link_view(other: MapView)`` (zoom and pan follow, both
   ways, transitively: every view of the group shows the same requested region, widened to its own aspect -- not
   pyqtgraph's ``setXLink``/``setYLink``, which align by screen position and fight with locked aspect),
   ``unlink_view()``, ``reset_view()`` (auto-range).
@@ -42,7 +44,9 @@ the view leaves every view of a row the same size.
 and "Overlay", all three the same size (the heatmap's colour bar is a ``ColorBarColumn`` right of the three
 views, so zoom-linked views show the image equally large), plus an "Overlay opacity" ``QSlider`` (0-100 %).
 For wide images (e.g. the two-digit samples) the three views are stacked instead, the colour bar beside the
-heatmap, whenever that shows the image larger (``is_vertical()``).
+heatmap, whenever that shows the image larger (``is_vertical()``). Every box is fitted to the image's aspect and
+centred (a 28x28 map is not drawn in a tall, mostly empty box); the height the views do not need goes below the
+opacity slider. A "?" button (``help_button``) opens the Map page of the guide.
 
 * ``set_image(rgb)``; ``set_heatmap(values, view, *, span=None, percentile=99.0, cmap=None, rect=None)``:
   with ``rect=None`` and an image shown, the heatmap is stretched over the image's rectangle ``(0, 0, W, H)``

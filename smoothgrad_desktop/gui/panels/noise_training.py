@@ -9,7 +9,7 @@ Public API
 ``NoiseTrainingPanel(parent=None)`` (a ``QWidget``):
 
 * ``set_maps(maps: dict[tuple[str, str], np.ndarray], view, *, span: float | None = None,
-  percentile: float = 99.0, cmap: str | None = None, shared: bool = True)`` -- keys ``(model, method)`` with model in
+  percentile: float = 99.0, cmap: str | None = None, shared: bool | None = None)`` -- keys ``(model, method)`` with model in
   ``MODELS = ("clean", "noise-trained")`` and method in ``METHODS = ("gradient", "smoothgrad")``; a missing key
   leaves its cell empty; an unknown key raises ValueError. ``shared=True``: one scale: ``span`` (locked) or core
   ``shared_span`` over the given maps; one colour bar. ``shared=False``: each map capped at its own percentile.

@@ -1,6 +1,7 @@
 """The method strip: gradient, SmoothGrad, IG, IG + SmoothGrad, Guided BP, Guided BP + SmoothGrad in one row,
 on one shared colour scale (default) or each on its own scale. Long labels wrap onto two lines and the columns
-shrink equally, so all six fit a narrow window.
+shrink equally, so all six fit a narrow window; in a panel with height to spare the cells wrap onto more rows
+(3x2, 2x3, ...: whichever shows them largest, ``flow_columns()``), so they grow with the panel.
 
 Views never compute: the strip receives reduced ``(H, W)`` maps (or an error message per method).
 
@@ -9,7 +10,7 @@ Public API
 ``StripPanel(parent=None)`` (a ``QWidget``):
 
 * ``set_entries(entries: list[tuple[str, np.ndarray | None, str | None]], view, *, span: float | None = None,
-  percentile: float = 99.0, cmap: str | None = None, shared: bool = True)`` -- one column per entry ``(label, map,
+  percentile: float = 99.0, cmap: str | None = None, shared: bool | None = None)`` -- one cell per entry ``(label, map,
   error)``: the label on top, the map below; an entry whose map is None shows its error text (if any) inside its
   empty cell, so one failing method never hides the others. ``shared=True``: one scale for all: ``span`` (locked)
   or core ``shared_span`` over the maps shown (recomputed as entries arrive); one colour bar. ``shared=False``:
