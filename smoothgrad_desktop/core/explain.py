@@ -138,10 +138,13 @@ def explain(
     cancel: CancelCheck | None = None,
     on_batch: BatchCallback | None = None,
     prepared: PreparedInput | None = None,
+    scores: np.ndarray | None = None,
 ) -> Explanation:
+    """``scores``: the class scores of ``prepared.x`` when the caller already has them (one forward per map)."""
     t0 = time.perf_counter()
     prepared = prepared or prepare_input(model, image)
-    scores = predict(model, prepared.x, name=image.name)
+    if scores is None:
+        scores = predict(model, prepared.x, name=image.name)
     index = resolve_target(model, scores, target)
     result = smooth_attribution(
         model.module, prepared.x, index, config, baseline=prepared.baseline, guided_ok=model.guided_ok,

@@ -530,3 +530,14 @@ class ModelChooser(QDialog):
 
 
 __all__ = ["CatalogTreeModel", "EntryRole", "KindRole", "ModelChoice", "ModelChooser"]
+
+
+def open_model_chooser(parent: QWidget, params, on_chosen) -> ModelChooser:
+    """Open the chooser (window-modal, deleted on close) on the model that ``params`` name; ``on_chosen`` gets the
+    :class:`ModelChoice` when the user accepts."""
+    dialog = ModelChooser(parent, current=ModelChoice(params.model, params.weights or None,
+                                                      (("transform_input", params.transform_input),)))
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    dialog.chosen.connect(on_chosen)
+    dialog.open()
+    return dialog

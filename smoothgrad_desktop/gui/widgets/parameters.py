@@ -1,6 +1,6 @@
 """The parameter editor: every knob of a run, each with a tooltip in plain words.
 
-The editor only edits a :class:`~smoothgrad_desktop.gui.params.Params`; it emits ``params_changed(Params)`` on
+The editor only edits a :class:`~smoothgrad_desktop.core.params.Params`; it emits ``params_changed(Params)`` on
 every user change and leaves the decision (reload, recompute after a debounce, or only re-render) to the window.
 """
 
@@ -20,7 +20,7 @@ from ...core.methods import METHOD_LABELS, METHODS
 from ...core.models import EMBEDDED_SPECS, LAYOUT_ARCHS
 from ...core.smoothing import AGGREGATION_LABELS, AGGREGATIONS
 from ...core.visualize import COLOR_BLIND_SAFE, COLORMAPS, colormap_names
-from ..params import MAX_BATCH, MAX_SAMPLES, MAX_SEED, MAX_STEPS, Params
+from ...core.params import MAX_BATCH, MAX_SAMPLES, MAX_SEED, MAX_STEPS, Params
 
 MODEL_TORCHVISION = "@torchvision"
 MODEL_FILE = "@file"
