@@ -25,6 +25,20 @@ from .cli_common import (  # noqa: F401 - the exit codes stay importable from he
 )
 
 
+COMPUTE_WINDOW = 32
+
+
+def _shard(text: str) -> tuple[int, int]:
+    k, sep, n = text.partition("/")
+    try:
+        shard = (int(k), int(n))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected K/N such as 2/8, got {text!r}") from None
+    if not sep or not 1 <= shard[0] <= shard[1] <= 1_000_000:
+        raise argparse.ArgumentTypeError(f"expected K/N with 1 <= K <= N, got {text!r}")
+    return shard
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, with every message it prints made printable: its errors quote the offending argument, which
     may be a crafted file name."""
@@ -52,7 +66,14 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--percentile", type=percentile_arg, default=99.0, metavar="P", help="capping percentile (default 99)")
     c.add_argument("--multiply-by-input", action="store_true", help="multiply the map by the input before display")
     c.add_argument("--cmap", default=None, metavar="NAME", help="colour map for the PNG (default per view)")
-    add_write_options(c)
+    add_write_options(c, quiet_help="print nothing on success, and no progress (by default progress and ETA go to "
+                                    "stderr: a bar on a terminal, a line every 10 s otherwise)")
+    c.add_argument("--shard", type=_shard, default=None, metavar="K/N",
+                   help="compute only share K of N (1 <= K <= N) of the inputs, chosen by output name, so N runs "
+                        "(a job array, one process per GPU) together cover every input exactly once")
+    c.add_argument("--group", type=positive_int, default=COMPUTE_WINDOW, metavar="G",
+                   help=f"inputs loaded and computed together (default {COMPUTE_WINDOW}): the noisy samples of "
+                        "same-shape inputs share forward/backward passes; the maps equal one-at-a-time maps")
 
     e = sub.add_parser("evaluate", help="deletion/insertion curves and sanity checks per input (JSON + PNG plots)",
                        description="For each INPUT: deletion and insertion curves of the map (and of a random pixel "
@@ -89,12 +110,76 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def in_shard(path: Path, shard: tuple[int, int] | None) -> bool:
+    """Whether ``path`` belongs to share ``K`` of ``N``: decided by its output stem (SHA-256 of the name, the same
+    on every machine and in every order of arguments), so inputs that would claim the same output names always
+    land in the same share and each share writes exactly the files a full run writes for its inputs."""
+    if shard is None:
+        return True
+    import hashlib
+
+    k, n = shard
+    digest = hashlib.sha256(path.stem.encode("utf-8", "surrogateescape")).digest()
+    return int.from_bytes(digest[:8], "big") % n == k - 1
+
+
+def compute_run_key(path: Path, config, model, args: argparse.Namespace) -> str:
+    """What makes a compute output the same again: the input file's content, the model and its weights, every
+    compute parameter, the target and the view options. Recorded as ``run_key`` in ``STEM.json``; a re-run skips
+    an input whose three files exist with the same key."""
+    import dataclasses
+    import hashlib
+    import json
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    parts = {"format": 1, "input_sha256": digest.hexdigest(),
+             "model": [str(model.spec), model.kind, model.weights_sha256, dict(model.layout or {}),
+                       model.pipeline.describe() if getattr(model, "pipeline", None) is not None else None],
+             "config": dataclasses.asdict(config), "target": str(args.target), "view": args.view,
+             "percentile": args.percentile, "cmap": args.cmap, "multiply_by_input": args.multiply_by_input}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _already_done(out: Path, stem: str, key: str | None) -> bool:
+    """The three outputs of ``stem`` exist (and, given ``key``, ``STEM.json`` records that run key)."""
+    if not all((out / (stem + suffix)).is_file() for suffix in (".npy", ".png", ".json")):
+        return False
+    if key is None:
+        return True
+    return _recorded_key(out / f"{stem}.json") == key
+
+
+def _recorded_key(record: Path) -> str | None:
+    import json
+
+    try:
+        value = json.loads(record.read_text(encoding="utf-8")).get("run_key")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
+
+
+def _remove_partial(out: Path, stem: str, suffixes, planner) -> None:
+    """An input whose ``STEM.json`` records this very run key but whose other files are missing (a run stopped
+    between the renames of its files): its remaining files are removed so it is computed again."""
+    for suffix in suffixes:
+        target = out / (stem + suffix)
+        if target.is_file() and not target.is_symlink() and not planner.is_protected(target):
+            target.unlink()
+
+
 def cmd_compute(args: argparse.Namespace) -> int:
     from .core import visualize as vz
-    from .core.explain import explain
+    from .core.errors import UserFacingError
+    from .core.explain import explain_many
     from .core.export import json_bytes, npy_bytes, png_bytes
     from .core.images import load_input
+    from .core.paths import display_name
     from .core.views import heatmap_rgba
+    from .progress import ProgressReporter
 
     if args.cmap is not None and args.cmap not in vz.COLORMAPS:
         err(f"unknown colour map {args.cmap!r}; choose one of {', '.join(vz.COLORMAPS)}")
@@ -102,32 +187,92 @@ def cmd_compute(args: argparse.Namespace) -> int:
     prepared = prepare_run(args)
     if isinstance(prepared, int):
         return prepared
-    config, model, out = prepared.config, prepared.model, prepared.out
+    config, model, out, planner = prepared.config, prepared.model, prepared.out, prepared.planner
+    inputs = [p for p in prepared.inputs if in_shard(p, args.shard)]
+    suffixes = (".npy", ".png", ".json")
+    progress = ProgressReporter(len(inputs), enabled=not args.quiet)
+    failures = 0
 
-    def work(path: Path):
-        t0 = time.perf_counter()
-        image = load_input(path)
-        expl = explain(model, image, config, target=args.target)
+    def fail(name: str, exc: BaseException) -> None:
+        nonlocal failures
+        failures += 1
+        progress.clear()
+        if isinstance(exc, UserFacingError):
+            message = str(exc)
+            err(message if message.startswith(name) else f"{name}: {message}")
+        else:
+            first = str(exc).splitlines()[0] if str(exc) else ""
+            err(f"{name}: unexpected error ({type(exc).__name__}: {first})")
+
+    def report(line: str) -> None:
+        if not args.quiet:
+            progress.clear()
+            say(line)
+
+    def files_for(expl, key: str):
         rgba, span = heatmap_rgba(expl, args.view, percentile=args.percentile, cmap=args.cmap,
                                   multiply_by_input=args.multiply_by_input)
         record = expl.provenance(view={"view": args.view, "percentile": args.percentile, "span": span,
                                        "cmap": args.cmap or vz.default_cmap(args.view),
-                                       "multiply_by_input": args.multiply_by_input})
-        record["seconds"] = round(time.perf_counter() - t0, 4)
-        files = {
+                                       "multiply_by_input": args.multiply_by_input}, run_key=key)
+        return {
             ".npy": npy_bytes(expl.result.attribution.astype("float32")),
             ".png": png_bytes(rgba, text={"smoothgrad-desktop": f"{config.method}/{config.aggregation}"}),
             ".json": json_bytes(record),
         }
-        top = expl.top[0]
-        summary = (f"target {expl.target} ({expl.target_label}), top-1 {top.label} p={top.probability:.3f}, "
-                   f"{config.method}/{config.aggregation} n={expl.result.n} sigma={expl.result.sigma:.4g} "
-                   f"-> {out / path.stem}.*")
-        if image.notes:  # e.g. "animated image: first of 12 frames used"
-            summary += " (" + "; ".join(image.notes) + ")"
-        return files, summary
 
-    return run_inputs(args, prepared, (".npy", ".png", ".json"), work)
+    for start in range(0, len(inputs), args.group):
+        loaded = []  # (path, plan, image, run key), in input order
+        for path in inputs[start:start + args.group]:
+            name = display_name(path)
+            plan = None
+            try:
+                if (out / f"{path.stem}.json").is_file():
+                    try:
+                        key = compute_run_key(path, config, model, args)
+                    except OSError:
+                        key = None  # unreadable: loading it below says why
+                    if key and _already_done(out, path.stem, key):
+                        report(f"{name}: skipped, {out / path.stem}.* exist with the same parameters")
+                        progress.advance()
+                        continue
+                    if key and _recorded_key(out / f"{path.stem}.json") == key:
+                        _remove_partial(out, path.stem, suffixes, planner)  # this run's own, interrupted: redo it
+                plan = planner.plan_stem(path, suffixes)
+                image = load_input(path)
+                loaded.append((path, plan, image, compute_run_key(path, config, model, args)))
+            except Exception as exc:  # noqa: BLE001 - one input's failure never stops the others
+                if plan is not None:
+                    planner.release(plan)
+                fail(name, exc)
+                progress.advance()
+
+        def done(k: int, outcome, loaded=loaded) -> None:
+            path, plan, image, key = loaded[k]
+            name = display_name(path)
+            try:
+                if isinstance(outcome, BaseException):
+                    raise outcome
+                planner.write(plan, {plan.stem + suffix: data for suffix, data in files_for(outcome, key).items()})
+            except Exception as exc:  # noqa: BLE001
+                planner.release(plan)
+                fail(name, exc)
+            else:
+                top = outcome.top[0]
+                r = outcome.result
+                summary = (f"target {outcome.target} ({outcome.target_label}), top-1 {top.label} "
+                           f"p={top.probability:.3f}, {config.method}/{config.aggregation} n={r.n}"
+                           + (f" (rel. error {r.relative_error:.3g}{'' if r.converged else ', cap reached'})"
+                              if config.auto else "")
+                           + f" sigma={r.sigma:.4g} -> {out / path.stem}.*")
+                if image.notes:  # e.g. "animated image: first of 12 frames used"
+                    summary += " (" + "; ".join(image.notes) + ")"
+                report(f"{name}: {summary}, {outcome.seconds:.2f} s")
+            progress.advance()
+
+        explain_many(model, [item[2] for item in loaded], config, args.target, on_done=done)
+    progress.finish()
+    return EXIT_INPUT_FAILED if failures else EXIT_OK
 
 
 def cmd_models(args: argparse.Namespace) -> int:

@@ -73,10 +73,10 @@ def add_batch_arguments(c: argparse.ArgumentParser) -> None:
     add_model_options(c)
 
 
-def add_write_options(c: argparse.ArgumentParser) -> None:
+def add_write_options(c: argparse.ArgumentParser, quiet_help: str = "print nothing on success") -> None:
     """``--overwrite`` and ``--quiet``, the same for every writing command."""
     c.add_argument("--overwrite", action="store_true", help="replace existing output files (default: refuse)")
-    c.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
+    c.add_argument("--quiet", "-q", action="store_true", help=quiet_help)
 
 
 def config_from_args(args: argparse.Namespace):

@@ -15,7 +15,7 @@ import threading
 import pytest
 
 from smoothgrad_desktop.core.resources import sample_images
-from smoothgrad_desktop.gui.params import Params
+from smoothgrad_desktop.core.params import Params
 
 SAMPLES = sample_images()
 assert SAMPLES, "the shipped sample images are missing: the installation is broken"

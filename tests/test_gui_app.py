@@ -26,13 +26,26 @@ from smoothgrad_desktop.core.models import load_model  # noqa: E402
 from smoothgrad_desktop.core.smoothing import SmoothingConfig, smooth_attribution  # noqa: E402
 from smoothgrad_desktop.gui import export as gx  # noqa: E402
 from smoothgrad_desktop.gui.main_window import MainWindow  # noqa: E402
-from smoothgrad_desktop.gui.params import Params  # noqa: E402
+from smoothgrad_desktop.core.params import Params  # noqa: E402
 from smoothgrad_desktop.gui.settings import AppSettings  # noqa: E402
 from smoothgrad_desktop.gui.worker import live_threads  # noqa: E402
 
 pytestmark = [pytest.mark.gui, pytest.mark.timeout(120)]
 
-from tests.gui_support import FAST, SAMPLES, heatmap  # noqa: E402
+@pytest.fixture(autouse=True)
+def _tabs_compute_when_opened(monkeypatch):
+    """These tests are about what a tab computes, not about the cost gate (tests/test_gui_state.py): every tab
+    computes when opened, however slow this shared machine makes the estimate."""
+    from smoothgrad_desktop.gui import tabs
+
+    monkeypatch.setattr(tabs, "AUTO_SECONDS", float("inf"))
+
+
+from tests.gui_support import FAST, SAMPLES, heatmap, make_window  # noqa: E402,F401 - make_window is a fixture
+
+
+def heatmap_values(window: MainWindow) -> np.ndarray | None:
+    return window.panels.heatmap_view.image_item.image
 
 
 # ------------------------------------------------------------------------------------------------ start
@@ -111,7 +124,7 @@ def test_a_parameter_change_during_a_run_cancels_and_restarts_it(make_window, qt
     worker.started.connect(lambda i, k: started.append((i, k)))
     with qtbot.waitSignal(worker.progress, timeout=30_000):
         window.set_params(replace(window.params, n_samples=20_000, batch_size=1))
-    slow_job = window._latest["explain"]
+    slow_job = window.controller.latest("explain").id
     # the user edits n in the editor while the slow run is going
     with qtbot.waitSignal(window.run_finished, timeout=30_000) as blocker:
         window.editor.batch_spin.setValue(0)
@@ -146,8 +159,8 @@ RESTART_WAIT_MS = 500
 
 def test_grid_cell_for_n_equals_a_direct_n_sample_run_with_the_same_seed(make_window, qtbot):
     window = make_window()
-    window.grid_levels_edit.setText("0, 15")
-    window.grid_ns_edit.setText("1, 4, 8")
+    window.exp_tabs["grid"].controls.levels_edit.setText("0, 15")
+    window.exp_tabs["grid"].controls.ns_edit.setText("1, 4, 8")
     with qtbot.waitSignal(window.experiment_finished, timeout=30_000,
                           check_params_cb=lambda kind, o: kind == "grid") as blocker:
         window.show_tab("grid")  # computes on demand when shown
@@ -163,8 +176,8 @@ def test_grid_cell_for_n_equals_a_direct_n_sample_run_with_the_same_seed(make_wi
                                     SmoothingConfig(noise_level=0.15, n_samples=n, seed=window.params.seed))
         np.testing.assert_allclose(grid.maps[1][col], direct.mean, rtol=1e-4, atol=1e-6)
     # the panel shows every cell on one scale
-    assert window.grid_panel.cell_count() == (2, 3)
-    assert window.grid_panel.span is not None and window.grid_panel.span > 0
+    assert window.panel("grid").cell_count() == (2, 3)
+    assert window.panel("grid").span is not None and window.panel("grid").span > 0
     assert not window.is_stale("grid")
     # tabs other than Map do not recompute on every parameter change: the grid only becomes stale
     window.show_tab("map")
@@ -191,7 +204,7 @@ def test_other_figures_compute_on_demand(make_window, qtbot, kind):
         assert set(outcome.results) == {(m, a) for m in ("clean", "noise-trained") for a in ("gradient", "smoothgrad")}
     elif kind == "fluctuation":
         assert outcome.result.t.shape == (200,)
-        assert window.fluctuation_panel.max_curve.getData()[0] is not None
+        assert window.panel("fluctuation").max_curve.getData()[0] is not None
 
 
 def test_class_difference_works_on_a_two_digit_sample(make_window, qtbot):
@@ -205,14 +218,14 @@ def test_class_difference_works_on_a_two_digit_sample(make_window, qtbot):
     outcome = blocker.args[1]
     top2 = [p.index for p in outcome.state.top[:2]]
     assert (outcome.c1, outcome.c2) == tuple(top2)
-    assert window.difference_panel.classes() == tuple(top2)
+    assert window.panel("difference").classes() == tuple(top2)
     assert not window.is_stale("difference")
     # picking another class pair in the panel recomputes
     other = outcome.state.top[2].index
     with qtbot.waitSignal(window.experiment_finished, timeout=60_000,
                           check_params_cb=lambda k, o: k == "difference") as again:
-        window.difference_panel.set_classes(list(outcome.state.labels), top2[0], other)
-        window.difference_panel.classes_changed.emit(top2[0], other)
+        window.panel("difference").set_classes(list(outcome.state.labels), top2[0], other)
+        window.panel("difference").classes_changed.emit(top2[0], other)
     assert (again.args[1].c1, again.args[1].c2) == (top2[0], other)
 
 
@@ -364,7 +377,7 @@ def test_export_failure_is_reported_and_leaves_nothing(make_window, qtbot, tmp_p
     assert os.listdir(out) == []  # neither the files moved before the failure nor temporary files
     # through the menu path: a one-line message, nothing written
     warnings = []
-    monkeypatch.setattr("smoothgrad_desktop.gui.main_window.QMessageBox.warning",
+    monkeypatch.setattr("PySide6.QtWidgets.QMessageBox.warning",
                         lambda *a, **k: warnings.append(a[2]))
     calls["n"] = 0
     window._run_export(lambda: window.export_all_to(out / "all"), out)
@@ -375,8 +388,8 @@ def test_export_failure_is_reported_and_leaves_nothing(make_window, qtbot, tmp_p
 
 def test_export_all_writes_a_folder_with_index_html(make_window, qtbot, tmp_path):
     window = make_window()
-    window.grid_levels_edit.setText("0, 20")
-    window.grid_ns_edit.setText("1, 2")
+    window.exp_tabs["grid"].controls.levels_edit.setText("0, 20")
+    window.exp_tabs["grid"].controls.ns_edit.setText("1, 2")
     with qtbot.waitSignal(window.experiment_finished, timeout=30_000, check_params_cb=lambda k, o: k == "grid"):
         window.show_tab("grid")
     grid_png = tmp_path / "grid.png"
@@ -395,33 +408,38 @@ def test_export_all_writes_a_folder_with_index_html(make_window, qtbot, tmp_path
 
 
 def test_shared_colour_scale_box_on_every_comparison_tab(make_window, qtbot):
+    """Each comparison tab has its own box; the σ/n grid starts per cell (the paper's figures), the others shared;
+    ticking one tab's box never changes another tab, the parameters or the settings."""
     window = make_window()
-    checks = window.scale_checks
+    checks = {k: t.scale_check for k, t in window.exp_tabs.items() if t.scale_check is not None}
     assert set(checks) == {"grid", "strip", "difference", "noise"}
+    panels = {"grid": window.grid_panel, "strip": window.strip_panel, "difference": window.difference_panel,
+              "noise": window.noise_panel}
     for kind, check in checks.items():
-        assert check.text() == "Shared colour scale" and check.isChecked()  # the issue's default
-        assert check in window.exp_tabs[kind].findChildren(QCheckBox)
-        tip = check.toolTip()
-        assert "paper" in tip and "99th percentile" in tip
+        assert check.text() == "Shared colour scale"
+        assert check in panels[kind].findChildren(QCheckBox)
+        assert check.isChecked() == (kind != "grid")
+        assert "paper" in check.toolTip()
     with qtbot.waitSignal(window.experiment_finished, timeout=60_000, check_params_cb=lambda k, o: k == "noise"):
         window.show_tab("noise")
-    panel = window.noise_panel
+    panel = window.panel("noise")
     cells = [(r, c) for r in range(2) for c in range(2)]
-    levels = {tuple(panel.image_item(r, c).getLevels()) for r, c in cells}
-    assert len(levels) == 1  # one scale
+    assert len({tuple(panel.image_item(r, c).getLevels()) for r, c in cells}) == 1  # one scale
+    before = AppSettings().params()
     checks["noise"].click()  # the user unticks it: each cell on its own 99th percentile, at once (no recompute)
-    assert window.params.shared_scale is False and not window.controller.busy("noise")
-    assert not any(check.isChecked() for check in checks.values())
-    assert AppSettings().params().shared_scale is False  # persisted like the other parameters
-    assert panel.scale_label == "per cell" and window.grid_panel.shared_scale is False
+    assert not window.controller.busy("noise")
+    assert panel.scale_label == "per cell" and not panel.shared_scale
     for r, c in cells:
         span = vz.compute_span(panel.image_item(r, c).image, window.params.view, window.params.percentile)
         assert tuple(panel.image_item(r, c).getLevels()) == pytest.approx((0.0, span))
     assert len({tuple(panel.image_item(r, c).getLevels()) for r, c in cells}) == 4
-    window.reset_parameters()  # "Reset to defaults" ticks every box again
-    assert window.params.shared_scale and all(check.isChecked() for check in checks.values())
-    assert len({tuple(panel.image_item(r, c).getLevels()) for r, c in cells}) == 1
-
+    # no other tab followed, and nothing went into the parameters or the settings
+    assert window.strip_panel.shared_scale and window.difference_panel.shared_scale
+    assert not window.grid_panel.shared_scale
+    assert checks["strip"].isChecked() and checks["difference"].isChecked() and not checks["grid"].isChecked()
+    assert AppSettings().params() == before
+    window.set_params(replace(window.params, percentile=98.0))  # a display change re-renders: the choice stays
+    assert not panel.shared_scale and not checks["noise"].isChecked()
 
 def test_default_colours_are_one_choice_for_gui_reset_and_cli():
     assert Params().cmap_absolute == vz.DEFAULT_SEQUENTIAL == vz.default_cmap("absolute") == "inferno"

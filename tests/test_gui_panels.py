@@ -238,7 +238,7 @@ def test_image_panels_alignment_opacity_and_hover(make, qtbot):
 def test_grid_one_shared_scale_for_all_cells(make):
     grid = make(GridPanel)
     maps = [[signed_blobs(16, 16, seed=3 * r + c, scale=1.0 + r * 4 + c) for c in range(3)] for r in range(2)]
-    grid.set_grid([0.1, 0.2], [1, 5, 10], maps, "signed", sigmas=[0.26, 0.52])
+    grid.set_grid([0.1, 0.2], [1, 5, 10], maps, "signed", sigmas=[0.26, 0.52], shared=True)
     expected = vz.shared_span([m for row in maps for m in row], "signed", 99.0)
     assert grid.span == pytest.approx(expected)
     all_levels = {levels(grid.image_item(r, c)) for r in range(2) for c in range(3)}
@@ -256,7 +256,7 @@ def test_grid_one_shared_scale_for_all_cells(make):
 def test_grid_set_row_fills_progressively(make):
     grid = make(GridPanel)
     rows = [[np.abs(signed_blobs(12, 12, seed=10 * r + c, scale=1 + 3 * r)) for c in range(3)] for r in range(2)]
-    grid.set_grid([0.0, 0.15], [1, 10, 50], [rows[0]], "absolute")
+    grid.set_grid([0.0, 0.15], [1, 10, 50], [rows[0]], "absolute", shared=True)
     assert all(grid.image_item(0, c).image is not None for c in range(3))
     assert all(grid.image_item(1, c).image is None for c in range(3))
     assert grid.span == pytest.approx(vz.shared_span(rows[0], "absolute"))
@@ -607,7 +607,8 @@ def test_difference_panel_wide_maps_go_under_d_and_small_views_match(make):
     _settle(panel)
     assert panel.wide_layout()
     d = panel.diff_view.view_box.sceneBoundingRect()
-    assert d.width() > 0.8 * panel.width()
+    assert d.width() > 0.6 * panel.width()  # D stays the largest view; the small ones are no thumbnails
+    assert all(_size(v.view_box)[0] > 0.2 * panel.width() for v in (panel.map1_view, panel.map2_view))
 
 
 def test_log_axis_labels_only_1_2_5():

@@ -29,7 +29,7 @@ import pytest
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 from PySide6.QtCore import QObject, Qt, QTimer, Slot  # noqa: E402
-from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
+from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox  # noqa: E402
 
 from smoothgrad_desktop.core import visualize as vz  # noqa: E402
 from smoothgrad_desktop.core import images as core_images  # noqa: E402
@@ -41,12 +41,22 @@ from smoothgrad_desktop.core.smoothing import SmoothingConfig, smooth_attributio
 from smoothgrad_desktop.gui import application  # noqa: E402
 from smoothgrad_desktop.gui import main_window as mw  # noqa: E402
 from smoothgrad_desktop.gui.main_window import MainWindow  # noqa: E402
-from smoothgrad_desktop.gui.params import Params  # noqa: E402
+from smoothgrad_desktop.core.params import Params  # noqa: E402
 from smoothgrad_desktop.gui.worker import live_threads  # noqa: E402
 from tests.gui_support import FAST, SAMPLES, assert_one_line, heatmap, shown_image  # noqa: E402
 from tests.hostile import Evil, InfGradient, NaNScores, WrongShape, patch_ihdr, png_bytes  # noqa: E402
 
 pytestmark = [pytest.mark.gui, pytest.mark.timeout(180)]
+
+@pytest.fixture(autouse=True)
+def _tabs_compute_when_opened(monkeypatch):
+    """These tests are about what a tab computes, not about the cost gate (tests/test_gui_state.py): every tab
+    computes when opened, however slow this shared machine makes the estimate."""
+    from smoothgrad_desktop.gui import tabs
+
+    monkeypatch.setattr(tabs, "AUTO_SECONDS", float("inf"))
+
+
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -160,7 +170,7 @@ def good_corpus(folder: Path) -> list[tuple[Path, np.ndarray, str | None]]:
 
 def open_through_dialog(window: MainWindow, monkeypatch, path: Path) -> None:
     """File > Open files… with the file dialog answering ``path``."""
-    monkeypatch.setattr(mw.QFileDialog, "getOpenFileNames", staticmethod(lambda *a, **k: ([str(path)], "")))
+    monkeypatch.setattr(QFileDialog, "getOpenFileNames", staticmethod(lambda *a, **k: ([str(path)], "")))
     window.open_files()
 
 
@@ -377,7 +387,7 @@ def test_100_start_cancel_cycles_leave_no_thread_and_no_stale_map(make_window, q
                          batch_size=rng.choice([4, 8, 16]), noise_level=rng.choice([0.1, 0.15, 0.2]))
         window.set_params(params)
         window.run_now()  # no debounce: submitted now; supersedes (cancels) the previous run
-        job_id = window._latest["explain"]
+        job_id = window.controller.latest("explain").id
         assert job_id not in submitted
         submitted.append(job_id)
         if cycle == 100:
@@ -569,7 +579,7 @@ def test_closing_the_window_mid_run_exits_within_2_s(tmp_path, model, weights, m
 
 
 def _export_dialog(window: MainWindow, monkeypatch, target: Path) -> None:
-    monkeypatch.setattr(mw.QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(target), "")))
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(target), "")))
     window.export_dialog()
 
 

@@ -127,7 +127,7 @@ def test_the_inception_layout_control_reloads_and_is_kept_in_sessions(make_windo
     from dataclasses import replace
 
     from smoothgrad_desktop.core.session import Session
-    from smoothgrad_desktop.gui import session_io
+    from smoothgrad_desktop.core import session_io
 
     window = make_window()
     editor = window.editor

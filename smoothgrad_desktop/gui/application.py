@@ -193,7 +193,7 @@ def run_gui(argv: list[str], *, exit_process: bool | None = None) -> int:
     from .main_window import MainWindow  # after QApplication: pyqtgraph reads the palette
 
     files = [a for a in app.arguments()[1:] if not a.startswith("-")]
-    window = MainWindow(files=files or None)
+    window = MainWindow(files=files or None, log_file=log_file_path())
     sink = _MessageSink(window)
     relay.message.connect(sink.show)
 
