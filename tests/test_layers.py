@@ -50,6 +50,10 @@ def package_copy(tmp_path) -> Path:
      "smoothgrad_desktop.figure_cli -> smoothgrad_desktop.evaluate_cli"),
     ("gui/panels/grid.py", "from .. import main_window", "panels, widgets and Qt models",
      "smoothgrad_desktop.gui.panels.grid -> smoothgrad_desktop.gui.main_window"),
+    ("gui/widgets/levels.py", "from .. import controller", "panels, widgets and Qt models",
+     "smoothgrad_desktop.gui.widgets.levels -> smoothgrad_desktop.gui.controller"),
+    ("gui/main_window.py", "from . import application", "the application starts the window",
+     "smoothgrad_desktop.gui.main_window -> smoothgrad_desktop.gui.application"),
     ("core/errors.py", "from . import images", "no import cycles between sibling modules",
      "No cycles are allowed in smoothgrad_desktop.core."),
 ])
