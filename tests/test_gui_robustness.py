@@ -29,6 +29,7 @@ import pytest
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 from PySide6.QtCore import QObject, Qt, QTimer, Slot  # noqa: E402
+from PySide6.QtGui import QAction  # noqa: E402
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox  # noqa: E402
 
 from smoothgrad_desktop.core import visualize as vz  # noqa: E402
@@ -732,7 +733,8 @@ def test_run_gui_installs_hooks_logs_and_shows_thread_and_slot_errors(qtbot, mon
 
         def step():
             seen["hooks"] = (sys.excepthook, threading.excepthook)
-            self.about()  # recorded by the dialogs fixture
+            about = next(a for a in self.findChildren(QAction) if a.text().replace("&", "").startswith("About"))
+            about.trigger()  # the About box, recorded by the dialogs fixture
             t = threading.Thread(target=crash, name="crasher")
             t.start()
             t.join()
