@@ -675,7 +675,7 @@ def test_closing_the_window_mid_run_exits_within_2_s(tmp_path, model, weights, m
 
 def _export_dialog(window: MainWindow, monkeypatch, target: Path) -> None:
     monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(target), "")))
-    window.export_dialog()
+    window.exports.export_dialog()
 
 
 def _listing(folder: Path) -> list[str]:

@@ -129,6 +129,7 @@ class MapView(QtWidgets.QWidget):
         self._span: float | None = None
         self._view: str | None = None
         self._geometry_key: tuple | None = None
+        self._hover: tuple[int, int] | None = None  # the pixel under the cursor at the last mouse move
         self._glw.scene().sigMouseMoved.connect(self._on_mouse_moved)
 
     # -- properties --------------------------------------------------------------------------------------------
@@ -166,6 +167,7 @@ class MapView(QtWidgets.QWidget):
         if self._cbar is not None:
             self._cbar.setVisible(False)
         self._place(data.shape, rect)
+        self._refresh_readout()
 
     def set_map(
         self,
@@ -189,6 +191,12 @@ class MapView(QtWidgets.QWidget):
             self._cbar.setLevels(levels)
             self._cbar.setVisible(True)
         self._place(data.shape, rect)
+        self._refresh_readout()
+
+    def _refresh_readout(self) -> None:
+        """New content: the readout shows the value now under the cursor (or nothing), never the old one."""
+        if self._hover is not None:
+            self._readout.setText(self.readout(*self._hover) or "")
 
     def attach_color_bar(self, cbar: pg.ColorBarItem | None) -> None:
         """Drive ``cbar`` (e.g. ``ColorBarColumn.color_bar``) from :meth:`set_map` instead of an own bar."""
@@ -253,6 +261,7 @@ class MapView(QtWidgets.QWidget):
         px = _pg.item_pixel(self._img, scene_pos)
         if px is None:
             return
+        self._hover = (int(px[0]), int(px[1]))
         text = self.readout(*px)
         if text is None:
             return
