@@ -62,7 +62,8 @@ class MainWindow(QMainWindow):
 
     def __init__(self, settings: AppSettings | None = None, *, params: Params | None = None,
                  files: list[str] | None = None, autostart: bool = True, samples: bool = True,
-                 log_file: Path | None = None, parent: QWidget | None = None) -> None:
+                 log_file: Path | None = None, close_wait_ms: int | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.settings = settings or AppSettings()
         params = params if params is not None else self.settings.params()
@@ -70,6 +71,7 @@ class MainWindow(QMainWindow):
         if startup_code is not None:  # a program is loaded only when chosen (or confirmed) in this run
             params = replace(params, model="default", weights="")
         self._log_file = log_file
+        self.close_wait_ms = close_wait_ms if close_wait_ms is not None else MainWindow.close_wait_ms
         self._closing = False
         self._worker_stopped = True
         self.setWindowTitle(APP_TITLE)
