@@ -23,7 +23,6 @@ from smoothgrad_desktop.core.errors import ExportError  # noqa: E402
 from smoothgrad_desktop.core.explain import prepare_input, predict  # noqa: E402
 from smoothgrad_desktop.core.images import load_input  # noqa: E402
 from smoothgrad_desktop.core.models import load_model  # noqa: E402
-from smoothgrad_desktop.core.resources import sample_images  # noqa: E402
 from smoothgrad_desktop.core.smoothing import SmoothingConfig, smooth_attribution  # noqa: E402
 from smoothgrad_desktop.gui import export as gx  # noqa: E402
 from smoothgrad_desktop.gui.main_window import MainWindow  # noqa: E402
@@ -42,7 +41,7 @@ def _tabs_compute_when_opened(monkeypatch):
     monkeypatch.setattr(tabs, "AUTO_SECONDS", float("inf"))
 
 
-from tests.gui_support import FAST, SAMPLES, make_window  # noqa: E402,F401 - make_window is a fixture
+from tests.gui_support import FAST, SAMPLES, heatmap, make_window  # noqa: E402,F401 - make_window is a fixture
 
 
 def heatmap_values(window: MainWindow) -> np.ndarray | None:
@@ -61,7 +60,7 @@ def test_window_opens_with_default_model_and_sample_and_shows_a_map(make_window)
     assert window.images.rowCount() == len(SAMPLES)
     outcome = window.current
     assert outcome is not None and outcome.explanation.result.n == FAST.n_samples
-    shown = heatmap_values(window)
+    shown = heatmap(window)
     assert shown is not None and shown.shape == outcome.explanation.result.attribution.shape[1:]
     assert np.abs(shown).max() > 0
     assert window.panels.overlay_view.image_item.image is not None
@@ -91,7 +90,7 @@ def test_a_run_completes_through_the_worker_and_shows_its_map(make_window, qtbot
     assert outcome.explanation.result.n == 12 and outcome.explanation.result.config.seed == 5
     qtbot.waitUntil(lambda: window.current is outcome, timeout=5000)
     expected = vz.reduce_channels(outcome.explanation.result.attribution, "absolute")
-    np.testing.assert_allclose(heatmap_values(window), expected, rtol=1e-6)
+    np.testing.assert_allclose(heatmap(window), expected, rtol=1e-6)
     # the worker thread is not the GUI thread, and the GUI never blocked on it
     assert window.controller.worker_thread.isRunning()
     assert worker.thread() is window.controller.worker_thread
@@ -145,7 +144,7 @@ def test_display_changes_rerender_without_recomputing(make_window, qtbot):
     window.editor.view_combo.setCurrentIndex(window.editor.view_combo.findData("signed"))
     assert window.params.view == "signed"
     expected = vz.reduce_channels(before.explanation.result.attribution, "signed")
-    np.testing.assert_allclose(heatmap_values(window), expected, rtol=1e-6)
+    np.testing.assert_allclose(heatmap(window), expected, rtol=1e-6)
     assert window.panels.heatmap_view.view == "signed"
     qtbot.wait(RESTART_WAIT_MS)
     assert window.current is before and window.runs.rowCount() == runs
@@ -259,7 +258,7 @@ def test_run_history_reselects_a_previous_run(make_window, qtbot):
     qtbot.mouseClick(window.run_view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     assert window.current is first
     assert window.params.seed == FAST.seed and window.editor.seed_spin.value() == FAST.seed
-    np.testing.assert_allclose(heatmap_values(window),
+    np.testing.assert_allclose(heatmap(window),
                                vz.reduce_channels(first.explanation.result.attribution, "absolute"), rtol=1e-6)
     qtbot.wait(RESTART_WAIT_MS)
     assert window.runs.rowCount() == 2  # showing it again did not recompute
@@ -409,33 +408,38 @@ def test_export_all_writes_a_folder_with_index_html(make_window, qtbot, tmp_path
 
 
 def test_shared_colour_scale_box_on_every_comparison_tab(make_window, qtbot):
+    """Each comparison tab has its own box; the σ/n grid starts per cell (the paper's figures), the others shared;
+    ticking one tab's box never changes another tab, the parameters or the settings."""
     window = make_window()
     checks = {k: t.scale_check for k, t in window.exp_tabs.items() if t.scale_check is not None}
     assert set(checks) == {"grid", "strip", "difference", "noise"}
+    panels = {"grid": window.grid_panel, "strip": window.strip_panel, "difference": window.difference_panel,
+              "noise": window.noise_panel}
     for kind, check in checks.items():
-        assert check.text() == "Shared colour scale" and check.isChecked()  # the issue's default
-        assert check in window.exp_tabs[kind].findChildren(QCheckBox)
-        tip = check.toolTip()
-        assert "paper" in tip and "99th percentile" in tip
+        assert check.text() == "Shared colour scale"
+        assert check in panels[kind].findChildren(QCheckBox)
+        assert check.isChecked() == (kind != "grid")
+        assert "paper" in check.toolTip()
     with qtbot.waitSignal(window.experiment_finished, timeout=60_000, check_params_cb=lambda k, o: k == "noise"):
         window.show_tab("noise")
     panel = window.panel("noise")
     cells = [(r, c) for r in range(2) for c in range(2)]
-    levels = {tuple(panel.image_item(r, c).getLevels()) for r, c in cells}
-    assert len(levels) == 1  # one scale
+    assert len({tuple(panel.image_item(r, c).getLevels()) for r, c in cells}) == 1  # one scale
+    before = AppSettings().params()
     checks["noise"].click()  # the user unticks it: each cell on its own 99th percentile, at once (no recompute)
-    assert window.params.shared_scale is False and not window.controller.busy("noise")
-    assert not any(check.isChecked() for check in checks.values())
-    assert AppSettings().params().shared_scale is False  # persisted like the other parameters
-    assert panel.scale_label == "per cell" and window.panel("grid").shared_scale is False
+    assert not window.controller.busy("noise")
+    assert panel.scale_label == "per cell" and not panel.shared_scale
     for r, c in cells:
         span = vz.compute_span(panel.image_item(r, c).image, window.params.view, window.params.percentile)
         assert tuple(panel.image_item(r, c).getLevels()) == pytest.approx((0.0, span))
     assert len({tuple(panel.image_item(r, c).getLevels()) for r, c in cells}) == 4
-    window.reset_parameters()  # "Reset to defaults" ticks every box again
-    assert window.params.shared_scale and all(check.isChecked() for check in checks.values())
-    assert len({tuple(panel.image_item(r, c).getLevels()) for r, c in cells}) == 1
-
+    # no other tab followed, and nothing went into the parameters or the settings
+    assert window.strip_panel.shared_scale and window.difference_panel.shared_scale
+    assert not window.grid_panel.shared_scale
+    assert checks["strip"].isChecked() and checks["difference"].isChecked() and not checks["grid"].isChecked()
+    assert AppSettings().params() == before
+    window.set_params(replace(window.params, percentile=98.0))  # a display change re-renders: the choice stays
+    assert not panel.shared_scale and not checks["noise"].isChecked()
 
 def test_default_colours_are_one_choice_for_gui_reset_and_cli():
     assert Params().cmap_absolute == vz.DEFAULT_SEQUENTIAL == vz.default_cmap("absolute") == "inferno"

@@ -8,7 +8,6 @@ import pytest
 from PIL import Image
 
 from smoothgrad_desktop.core.errors import ExportError
-from tests.gui_support import make_window  # noqa: F401 - fixture
 
 
 def test_export_never_writes_over_an_open_image_even_when_the_user_agrees(make_window, tmp_path):

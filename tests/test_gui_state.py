@@ -41,11 +41,6 @@ def _show_combo(window):
     return window.map_tab.show_combo if hasattr(window, "map_tab") else window.show_combo
 
 
-def _scale_check(window, kind):
-    tab = window.exp_tabs[kind]
-    return tab.scale_check if hasattr(tab, "scale_check") else window.scale_checks[kind]
-
-
 def _wait_kind(qtbot, window, kind, action, timeout=60_000):
     with qtbot.waitSignal(window.experiment_finished, timeout=timeout,
                           check_params_cb=lambda k, _o: k == kind) as blocker:
@@ -162,17 +157,17 @@ def test_cancel_puts_the_fields_back_to_the_map_shown(make_window, qtbot):
 # ------------------------------------------------------------------------------------------------ one apply path
 
 
-def test_a_history_click_restores_opacity_scale_boxes_and_show(make_window, qtbot):
+def test_a_history_click_restores_opacity_view_and_show(make_window, qtbot):
     window = make_window()
     first = window.runs.run(0) if hasattr(window.runs, "run") else None
     assert first is not None and first.params.opacity == FAST.opacity
-    window.set_params(replace(window.params, opacity=0.2, shared_scale=False, show="standard-error"))
+    window.set_params(replace(window.params, opacity=0.2, view="signed", show="standard-error"))
     _new_map(qtbot, window, replace(window.params, seed=8))
-    assert window.panels.opacity() == pytest.approx(0.2) and not _scale_check(window, "grid").isChecked()
+    assert window.panels.opacity() == pytest.approx(0.2)
     window.show_run(first)
     assert window.params == first.params
     assert window.panels.opacity() == pytest.approx(FAST.opacity)  # the overlay slider
-    assert _scale_check(window, "grid").isChecked() and _scale_check(window, "noise").isChecked()
+    assert window.editor.view_combo.currentData() == "absolute" and window.panels.heatmap_view.view == "absolute"
     assert _show_combo(window).currentData() == "map"
     assert window.editor.seed_spin.value() == FAST.seed
     qtbot.wait(600)  # past the debounce: the run shown is not computed again

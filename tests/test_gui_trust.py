@@ -37,7 +37,7 @@ def _tabs_compute_when_opened(monkeypatch):
     monkeypatch.setattr(tabs, "AUTO_SECONDS", float("inf"))
 
 
-from tests.gui_support import FAST, SAMPLES, make_window  # noqa: E402,F401 - make_window is a fixture
+from tests.gui_support import FAST, SAMPLES, heatmap, levels, make_window  # noqa: E402,F401 - make_window is a fixture
 
 
 def wait_experiment(qtbot, window: MainWindow, kind: str, action):
@@ -45,15 +45,6 @@ def wait_experiment(qtbot, window: MainWindow, kind: str, action):
                           check_params_cb=lambda k, _o: k == kind) as blocker:
         action()
     return blocker.args[1]
-
-
-def heatmap(window: MainWindow) -> np.ndarray:
-    return window.panels.heatmap_view.image_item.image
-
-
-def levels(item) -> tuple[float, float]:
-    lv = item.getLevels()
-    return (float(lv[0]), float(lv[1]))
 
 
 # ------------------------------------------------------------------------------------------------ faithfulness

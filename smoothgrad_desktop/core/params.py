@@ -43,13 +43,18 @@ class Params:
     method: str = "gradient"
     aggregation: str = "smoothgrad"
     noise_level: float = DEFAULT_NOISE_LEVEL
-    n_samples: int = DEFAULT_SAMPLES
+    n_samples: int | str = DEFAULT_SAMPLES
+    """A count, or ``"auto"``: sample until converged (schema ``n_samples``)."""
     steps: int = DEFAULT_STEPS
     seed: int = 0
     target: int | None = None
     """``None``: the predicted class."""
     batch_size: int = 0
     """0: automatic."""
+    tolerance: float = schema.BY_NAME["tolerance"].default
+    """Samples ``auto`` only: stop when the map's relative standard error is at most this (schema ``tolerance``)."""
+    max_samples: int = schema.BY_NAME["max_samples"].default
+    """Samples ``auto`` only: the cap on samples (schema ``max_samples``)."""
     quadrature: str = "gauss-legendre"
     """Integrated Gradients only: the rule that places and weighs the path points (schema ``quadrature``)."""
     precision: str = "fp32"

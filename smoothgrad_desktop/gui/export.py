@@ -124,7 +124,8 @@ def map_files(path: str | os.PathLike[str], outcome, params: Params,
     }
 
 
-def figure_record(title: str, result, params: Params, locked_span: float | None) -> dict:
+def figure_record(title: str, result, params: Params, locked_span: float | None,
+                  shared_scale: bool | None = None) -> dict:
     """The provenance of one figure: what it shows, for which input, model and target, with the parameters of
     the job that computed it (not the live ones) and the display parameters it was drawn with."""
     o, p = result.outcome, result.params
@@ -145,9 +146,10 @@ def figure_record(title: str, result, params: Params, locked_span: float | None)
                             else str(o.target)}
     record["view"] = {"view": params.view, "percentile": params.percentile, "clip_mode": params.clip_mode,
                       "cmap": params.cmap, "multiply_by_input": params.multiply_by_input,
-                      "locked_span": locked_span,
-                      "scale": "one shared span for all cells" if params.shared_scale else
-                               f"each cell capped at its own {params.percentile:g}th percentile"}
+                      "locked_span": locked_span}
+    if shared_scale is not None:  # the tab's own choice (a comparison panel's "Shared colour scale" box)
+        record["view"]["scale"] = ("one shared span for all cells" if shared_scale else
+                                   f"each cell capped at its own {params.percentile:g}th percentile")
     if result.kind == "grid":
         r = o.result
         record.update({"noise_levels": list(r.levels), "sigmas": list(r.sigmas), "n": list(r.ns),
@@ -174,16 +176,19 @@ def figure_files(path: str | os.PathLike[str], figure: QImage, record: dict | No
     return files
 
 
-def figures(state, panel_of, convergence) -> dict[str, tuple[str, str, QImage, object | None]]:
-    """Every tab figure there is to export: ``kind -> (file stem, title, picture, result)``, each with the
-    result (and so the parameters) that made it; the convergence curve has no result of its own."""
+def figures(state, panel_of, convergence) -> dict[str, tuple[str, str, QImage, object | None, bool | None]]:
+    """Every tab figure there is to export: ``kind -> (file stem, title, picture, result, shared scale)``, each
+    with the result (and so the parameters) that made it and its own tab's colour-scale choice (None where the
+    tab has none); the convergence curve has no result of its own."""
     out = {}
     for spec in TABS:
         if spec.kind == "map":
             continue
         result = state.result(spec.kind)
         if result is not None or (spec.kind == "convergence" and convergence.points()):
-            out[spec.kind] = (spec.export_suffix.lstrip("-"), spec.title, panel_of(spec.kind).grab_image(), result)
+            panel = panel_of(spec.kind)
+            out[spec.kind] = (spec.export_suffix.lstrip("-"), spec.title, panel.grab_image(), result,
+                              getattr(panel, "shared_scale", None))
     return out
 
 
@@ -197,12 +202,13 @@ def tab_files(path: str | os.PathLike[str], kind: str, state, panel_of, converge
     figure = figures(state, panel_of, convergence).get(kind)
     if figure is None:
         raise ExportError(f"the {BY_KIND[kind].title} figure has not been computed yet")
-    _stem, title, image, result = figure
-    record = None if result is None else figure_record(title, result, state.params, span)
+    _stem, title, image, result, shared = figure
+    record = None if result is None else figure_record(title, result, state.params, span, shared)
     return figure_files(path, image, record, grid_array(result.outcome) if kind == "grid" else None)
 
 
-def all_files(folder: str | os.PathLike[str], state, figs: Mapping[str, tuple[str, str, QImage, object | None]],
+def all_files(folder: str | os.PathLike[str], state,
+              figs: Mapping[str, tuple[str, str, QImage, object | None, bool | None]],
               ) -> dict[Path, bytes]:
     """Everything for one folder, with an ``index.html`` that shows it: the map (the run header) and each figure
     ``kind -> (file stem, title, image, result)`` with its own JSON, written with the parameters of its own
@@ -221,10 +227,10 @@ def all_files(folder: str | os.PathLike[str], state, figs: Mapping[str, tuple[st
         folder / "provenance.json": json_bytes(record),
     }
     shown: list[tuple[str, str, dict | None]] = []
-    for kind, (stem, title, image, result) in figs.items():
+    for kind, (stem, title, image, result, shared) in figs.items():
         if image is None or image.isNull():
             continue
-        fig = figure_record(title, result, params, locked_span) if result is not None else None
+        fig = figure_record(title, result, params, locked_span, shared) if result is not None else None
         array = grid_array(result.outcome) if result is not None and kind == "grid" else None
         files.update(figure_files(folder / f"{stem}.png", image, fig, array))
         shown.append((f"{stem}.png", title, fig))

@@ -1,12 +1,8 @@
 """The main window: composes the docks, the tabs, the menus, the dialogs and drag-and-drop; owns no state.
 
-Left dock: image list + parameter editor; centre: one tab per :class:`~.tabs.TabSpec` above a progress bar with
-Cancel; right dock: top-k classes + run history, and the pixel probe; status bar: device, model, last run time.
-
-State lives in :class:`~.state.AppState` (parameters, image, results with the parameters that made them, model,
-locked scale); jobs go through :class:`~.controller.RunController`, one :class:`~.controller.JobHandle` each.
-A compute or model change restarts the map after a short debounce; a tab computes when opened (or when its inputs
-change while it is open) only if its estimate is about a second or less, else it waits for its Compute button.
+Left dock: images + parameter editor; centre: one tab per :class:`~.tabs.TabSpec`, progress bar, Cancel; right
+dock: top classes, run history, pixel probe. State: :class:`~.state.AppState`; jobs: :class:`~.controller.RunController`
+(one :class:`~.controller.JobHandle` each), decided by :class:`~.run_flow.RunFlow`.
 """
 
 from __future__ import annotations
@@ -32,7 +28,9 @@ from . import docks
 from . import export as gx
 from .controller import JobHandle, RunController
 from .images_input import ImageBrowser
+from .help import open_guide
 from .map_tab import MapTab
+from .model_chooser import open_model_chooser
 from .models import ClassTableModel, ImageListModel, RunHistoryModel
 from .models.classes import ClassIndexRole
 from .models.runs import RunRole
@@ -170,7 +168,6 @@ class MainWindow(QMainWindow):
                 tab = self.exp_tabs[spec.kind]
                 tab.compute_requested.connect(self.flow.compute)
                 tab.options_changed.connect(self._on_tab_options)
-                tab.shared_scale_toggled.connect(self._on_shared_scale_toggled)
             widget = {MAP: self.map_tab, "convergence": self.convergence_panel}.get(spec.kind) or tab
             self.tabs.setTabToolTip(self.tabs.addTab(widget, spec.title), spec.tip)
         self._sync_tabs()
@@ -281,7 +278,12 @@ class MainWindow(QMainWindow):
         v.addAction(self.probe_dock.toggleViewAction())
         a("Reset to &defaults", self.reset_to_defaults, [], "Reset every parameter and the window layout to the "
           "defaults", v)
-        a("&About SmoothGrad Desktop", self.about, [], "Versions and where the log file is", mb.addMenu("&Help"))
+        a("&Choose…", lambda: open_model_chooser(self, self.params, self.apply_model_choice), ["Ctrl+M"],
+          "Choose a model: what this machine has, the preprocessing it will apply", mb.addMenu("&Model"))
+        h = mb.addMenu("&Help")
+        a("&Guide", partial(open_guide, self, "index"), ["F1"], "What each panel shows, its formula, how to read it", h)
+        a("&About SmoothGrad Desktop", lambda: QMessageBox.about(self, "About SmoothGrad Desktop", docks.about_html(
+            self.model_info, self._log_file, self.settings.path)), [], "Versions and where the log file is", h)
 
     def _restore_window(self) -> None:
         geometry = self.settings.geometry()
@@ -323,14 +325,15 @@ class MainWindow(QMainWindow):
         self.controller.forget_model()
         self.controller.schedule()
 
-    @Slot(bool)
-    def _on_shared_scale_toggled(self, checked: bool) -> None:
-        if bool(checked) != self.params.shared_scale:
-            self.state.apply(replace(self.params, shared_scale=bool(checked)))
+    @Slot(object)
+    def apply_model_choice(self, choice) -> None:
+        """Load the model a :class:`~.model_chooser.ModelChoice` names (through the parameters, as if edited)."""
+        self.set_params(replace(self.params, model=choice.spec, weights=choice.weights or "",
+                                transform_input=bool(choice.option("transform_input", self.params.transform_input))))
+        self._on_model_file_chosen(choice.spec)
 
     def _sync_tabs(self) -> None:
         for tab in self.exp_tabs.values():
-            tab.set_shared_scale(self.params.shared_scale, self.params.percentile)
             tab.set_clip_mode(self.params.clip_mode)
 
     @Slot()
@@ -476,11 +479,7 @@ class MainWindow(QMainWindow):
         self.message_label.setToolTip(line)
         self.statusBar().showMessage(line, 15000)
 
-    def about(self) -> None:
-        QMessageBox.about(self, "About SmoothGrad Desktop", docks.about_html(self.model_info, self._log_file,
-                                                                             self.settings.path))
-
-    def _confirm_replace(self, paths: list[Path]) -> bool:
+    def _confirm_replace(self, paths: list[Path]) -> bool:  # a method: tests replace it
         return docks.confirm_replace(self, paths)
 
     # ================================================================== export, sessions (export.py, sessions.py)

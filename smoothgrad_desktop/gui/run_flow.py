@@ -283,6 +283,7 @@ class RunFlow(QObject):
         self.model_label.setText(printable(f"model: {info.name}"))
         self.model_label.setToolTip("; ".join((info.name, info.kind, *info.notes)))
         self.editor.set_labels(info.labels)
+        self.editor.set_method_refusals(dict(info.method_refusals))
         self.model_error = False
         self.clear_error.emit()  # a message about an earlier model is no longer true
         self.status.emit(f"Loaded {info.name} on {info.device} in {info.seconds:.2f} s", 5000)

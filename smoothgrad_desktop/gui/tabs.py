@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QLineEd
     QWidget
 
 from ..core import experiments as ex
+from ..core import schema
 from ..core.methods import evaluations_per_sample
 from ..core.trust_data import COMPARE_CHOICES, method_label
 from ..core import display
@@ -200,27 +201,28 @@ class View:
 def _render_grid(panel: GridPanel, outcome, v: View) -> None:
     r, p = outcome.result, v.params
     panel.set_grid(r.levels, r.ns, [[v.reduce(m, outcome.state) for m in row] for row in r.maps], p.view,
-                   sigmas=r.sigmas, percentile=p.percentile, cmap=p.cmap, shared=p.shared_scale, span=v.span)
+                   sigmas=r.sigmas, percentile=p.percentile, cmap=p.cmap, span=v.span)
 
 
 def _render_strip(panel: StripPanel, outcome, v: View) -> None:
     p = v.params
     panel.set_entries([(label, None if res is None else v.reduce(res.attribution, outcome.state), err)
-                       for label, res, err in outcome.entries], p.view, percentile=p.percentile, cmap=p.cmap,
-                      shared=p.shared_scale, span=v.span)
+                       for label, res, err in outcome.entries], p.view, percentile=p.percentile, cmap=p.cmap, span=v.span)
 
 
 def _render_difference(panel: DifferencePanel, outcome, v: View) -> None:
     p, st = v.params, outcome.state
-    panel.set_maps(v.reduce(outcome.diff, st, "signed"), v.reduce(outcome.r1.attribution, st, "signed"),
-                   v.reduce(outcome.r2.attribution, st, "signed"), percentile=p.percentile, cmap=p.cmap_signed,
-                   shared=p.shared_scale, span=v.span)
+    # D follows the View (absolute: |M1| - |M2| after channel reduction), each map normalised by its own
+    # percentile unless the panel's "raw" is chosen (core.experiments.difference_map)
+    panel.set_attributions(outcome.r1.attribution, outcome.r2.attribution, p.view, input=st.x,
+                           multiply_by_input=p.multiply_by_input, percentile=p.percentile, cmap=p.cmap_signed,
+                           cmap_absolute=p.cmap_absolute, span=v.span)
 
 
 def _render_noise(panel: NoiseTrainingPanel, outcome, v: View) -> None:
     p = v.params
     panel.set_maps({key: v.reduce(res.attribution, outcome.state) for key, res in outcome.results.items()}, p.view,
-                   percentile=p.percentile, cmap=p.cmap, shared=p.shared_scale, span=v.span)
+                   percentile=p.percentile, cmap=p.cmap, span=v.span)
 
 
 def _render_fluctuation(panel: FluctuationPanel, outcome, _v: View) -> None:
@@ -235,14 +237,13 @@ def _render_sanity(panel: SanityPanel, o, _v: View) -> None:
 
 def _prefill_grid(panel: GridPanel, options: dict, v: View) -> None:
     p = v.params
-    panel.set_grid(options["levels"], options["ns"], None, p.view, percentile=p.percentile, cmap=p.cmap,
-                   shared=p.shared_scale, span=v.span)
+    panel.set_grid(options["levels"], options["ns"], None, p.view, percentile=p.percentile, cmap=p.cmap, span=v.span)
 
 
 def _prefill_strip(panel: StripPanel, _options: dict, v: View) -> None:
     p = v.params
     panel.set_entries([(label, None, None) for label, _m, _a in ex.STRIP], p.view, percentile=p.percentile,
-                      cmap=p.cmap, shared=p.shared_scale, span=v.span)
+                      cmap=p.cmap, span=v.span)
 
 
 def _stream_grid(panel: GridPanel, payload, state, v: View) -> None:
@@ -310,8 +311,13 @@ def _summary_sanity(o) -> str:
 # ---------------------------------------------------------------------------------------------- costs
 
 
+def _n(p: Params) -> int:
+    """Samples a run of ``p`` draws at most (``auto``: up to its cap)."""
+    return p.max_samples if p.n_samples == schema.AUTO else int(p.n_samples)
+
+
 def _samples(p: Params) -> int:
-    return 1 if p.aggregation == "none" else p.n_samples
+    return 1 if p.aggregation == "none" else _n(p)
 
 
 def _per(p: Params, method: str | None = None) -> int:
@@ -323,7 +329,7 @@ def _cost_grid(p: Params, o: dict) -> int:
 
 
 def _cost_strip(p: Params, _o: dict) -> int:
-    return sum((p.n_samples if agg == "smoothgrad" else 1) * _per(p, m) for _l, m, agg in ex.STRIP)
+    return sum((_n(p) if agg == "smoothgrad" else 1) * _per(p, m) for _l, m, agg in ex.STRIP)
 
 
 def _cost_difference(p: Params, _o: dict) -> int:
@@ -331,7 +337,7 @@ def _cost_difference(p: Params, _o: dict) -> int:
 
 
 def _cost_noise(p: Params, _o: dict) -> int:
-    return 2 * (1 + p.n_samples)
+    return 2 * (1 + _n(p))
 
 
 def _cost_fluctuation(_p: Params, o: dict) -> int:
@@ -395,9 +401,9 @@ TABS: tuple[TabSpec, ...] = (
     TabSpec("strip", "Methods", "Gradient, SmoothGrad, Integrated Gradients, IG + SmoothGrad, Guided Backprop and "
             "Guided BP + SmoothGrad side by side.", "-methods", "Six methods, same noise seed.", StripPanel, None,
             _render_strip, _summary_strip, _cost_strip, True, _prefill_strip, _stream_strip),
-    TabSpec("difference", "Class difference", "The map of one class minus the map of another (signed): which pixels "
-            "speak for which class.", "-difference",
-            "Signed difference of the maps of two classes (pick them above the map).", DifferencePanel,
+    TabSpec("difference", "Class difference", "The maps of two classes, each reduced in the View and normalised by its "
+            "own percentile, and their difference D: which pixels speak for which class (paper, section 4).",
+            "-difference", "The maps of two classes and their difference D (pick the classes above the map).", DifferencePanel,
             DifferenceControls, _render_difference, _summary_difference, _cost_difference, True),
     TabSpec("noise", "Noise training", "The same network trained on clean images and trained with noisy images, each "
             "explained by the plain gradient and by SmoothGrad (paper, section 5).", "-noise-training",
@@ -428,7 +434,6 @@ class ExperimentTab(QWidget):
 
     compute_requested = Signal(str)
     options_changed = Signal(str)
-    shared_scale_toggled = Signal(bool)
 
     def __init__(self, spec: TabSpec, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -442,13 +447,12 @@ class ExperimentTab(QWidget):
         self.status = QLabel(spec.note)
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.scale_check: QCheckBox | None = None
-        extra = list(self.controls.widgets())
-        if spec.shared_scale:
-            self.scale_check = QCheckBox("Shared colour scale")
+        # the panel owns its "Shared colour scale" box (in its own control row): the choice is this tab's alone,
+        # never a parameter, a setting or another tab's
+        self.scale_check: QCheckBox | None = getattr(self.panel, "scale_check", None) if spec.shared_scale else None
+        if self.scale_check is not None:
             self.scale_check.setObjectName(f"{spec.kind}_shared_scale")
-            self.scale_check.toggled.connect(self.shared_scale_toggled)
-            extra.append(self.scale_check)
+        extra = list(self.controls.widgets())
         bar = QHBoxLayout()
         bar.setContentsMargins(4, 4, 4, 0)
         bar.addWidget(self.button)
@@ -476,19 +480,6 @@ class ExperimentTab(QWidget):
     @Slot()
     def _on_controls(self) -> None:
         self.options_changed.emit(self.kind)
-
-    def set_shared_scale(self, shared: bool, percentile: float) -> None:
-        """Show the parameter (without emitting) and keep the tooltip's percentile current."""
-        if hasattr(self.panel, "set_shared_scale"):
-            self.panel.set_shared_scale(shared)
-        if self.scale_check is not None:
-            from .panels._cells import ordinal
-
-            if self.scale_check.isChecked() != shared:
-                blocker = QSignalBlocker(self.scale_check)
-                self.scale_check.setChecked(shared)
-                del blocker
-            self.scale_check.setToolTip(SHARED_SCALE_TIP.format(p=ordinal(percentile)))
 
     def set_clip_mode(self, mode: str) -> None:
         if hasattr(self.panel, "set_clip_mode"):

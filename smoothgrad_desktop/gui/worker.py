@@ -43,8 +43,9 @@ from ..core.devices import describe_device
 from ..core.errors import AttributionError, Cancelled, UserFacingError
 from ..core.explain import Explanation, Prediction, PreparedInput, explain, predict, prepare_input, resolve_target, top_k
 from ..core.images import InputImage, load_input
-from ..core.methods import evaluations_per_sample
+from ..core.methods import evaluations_per_sample, method_refusals
 from ..core.models import LoadedModel, load_model
+from ..core.models.catalog import remember
 from ..core.smoothing import SmoothingConfig, SmoothingResult, auto_batch_size
 
 log = logging.getLogger(__name__)
@@ -105,6 +106,7 @@ class ModelInfo:
     weights_sha256: str | None = None
     weights_path: str | None = None  # the file the weights (or the TorchScript/export program) were read from
     layout: tuple = ()  # Inception v3 / GoogLeNet: (("aux_logits", bool), ("transform_input", bool), ...)
+    method_refusals: tuple = ()  # ((method, one-line reason), ...): methods this model cannot run
 
 
 @dataclass
@@ -382,6 +384,7 @@ class Worker(QObject):
         t0 = time.perf_counter()
         model = load_model(spec, weights, device, transform_input=job.options.get("transform_input"))
         self.model = model
+        remember(spec, weights)  # a model file, folder or weights file: listed under "recent" in the model chooser
         self.model_serial += 1
         self._prepared.clear()
         if self._noise_model is not None and self._noise_model.device != model.device:
@@ -391,7 +394,8 @@ class Worker(QObject):
                          guided_ok=model.guided_ok, notes=tuple(model.notes), seconds=time.perf_counter() - t0,
                          weights_arg=model.weights_arg, weights_sha256=model.weights_sha256,
                          weights_path=str(model.weights_path) if model.weights_path is not None else None,
-                         layout=tuple(sorted(model.layout.items())))
+                         layout=tuple(sorted(model.layout.items())),
+                         method_refusals=tuple(sorted(method_refusals(model).items())))
 
     def _job_explain(self, job: Job) -> ExplainOutcome:
         model, prepared, state = self._prepare(job)

@@ -1,14 +1,20 @@
 """pyqtgraph panels of SmoothGrad Desktop: they display numpy arrays and never compute attributions.
 
+Every panel has a "?" button opening its page of the built-in guide (``gui.help.open_guide``); the comparison
+panels own their "Shared colour scale" choice (per panel instance, never shared between tabs or stored).
+
 Importing this package configures pyqtgraph once (PySide6 binding, ``imageAxisOrder='row-major'``,
 ``antialias=True``; see ``_pg``). Each module's docstring documents its API:
 
-* ``image_views``: ``MapView`` (one image/heatmap view, colour bar, hover readout), ``ColorBarColumn`` (a colour
-  bar beside views, so they stay equally large), ``ImagePanels`` (image | heatmap | overlay, linked, all three the
-  same size, stacked for wide images, opacity slider);
-* ``grid``: ``GridPanel`` (the σ/n grid of Figs 3-4, one shared scale or per cell, progressive rows);
-* ``strip``: ``StripPanel`` (the method strip, shared or per-cell scale, wrapped labels, per-method error text);
-* ``difference``: ``DifferencePanel`` (M_c1 − M_c2, signed, with class pickers; small views under D for wide maps);
+* ``image_views``: ``MapView`` (one image/heatmap view, colour bar with round ticks, a title that is elided rather
+  than widening the view, hover readout), ``ColorBarColumn`` (a colour bar beside views, so they stay equally
+  large), ``ImagePanels`` (image | heatmap | overlay, linked, every box fitted to the image's aspect, stacked for
+  wide images, opacity slider);
+* ``grid``: ``GridPanel`` (the σ/n grid of Figs 3-4, per cell by default or one shared scale, progressive rows);
+* ``strip``: ``StripPanel`` (the method strip, shared or per-cell scale, wraps onto rows to grow with the panel,
+  per-method error text);
+* ``difference``: ``DifferencePanel`` (D of core ``difference_map``: follows the View, each map normalised by its
+  own percentile by default, raw as an option; class pickers and a colour legend naming the classes);
 * ``noise_training``: ``NoiseTrainingPanel`` (clean / noise-trained × gradient / SmoothGrad, shared or per cell);
 * ``trust``: ``FaithfulnessPanel`` (deletion/insertion curves, scrubber), ``SanityPanel`` (cascading randomisation),
   ``ProbePanel`` (one pixel's per-sample histogram);

@@ -1,4 +1,5 @@
-"""A grid of map cells on ONE shared colour scale, in one pyqtgraph scene (internal base of the comparison panels).
+"""A grid of map cells in one pyqtgraph scene, on one shared colour scale or each on its own (internal base of the
+comparison panels).
 
 ``CellGrid`` is the common base of :class:`~.grid.GridPanel`, :class:`~.strip.StripPanel` and
 :class:`~.noise_training.NoiseTrainingPanel`. It lays out, in a single ``pg.GraphicsLayoutWidget``: optional row
@@ -7,11 +8,23 @@ holding one ``ImageItem`` and, for an error, a centred text inside the cell) and
 right spanning all rows, headed "shared" or "per cell". All cells show raw values with one lookup table (see
 ``_pg``). The scale:
 
-* **shared** (the default, ``shared=True``): one span for every cell -- a locked float, or with ``span=None``
-  core ``shared_span`` over every map currently shown (recomputed as cells are filled progressively);
+* **shared** (``shared=True``): one span for every cell -- a locked float, or with ``span=None``
+  core ``shared_span`` over every map currently shown (recomputed as cells are filled progressively); the colour
+  bar is labelled with round ticks (``_pg.set_bar_ticks``: at least three at any span);
 * **per cell** (``shared=False``, the paper's own figures): each cell capped at its own percentile (core
   ``compute_span`` of that cell); the colour bar then reads 0 .. P99 (signed: −P99 .. +P99) of each cell.
   A locked ``span`` still applies to every cell.
+
+The choice belongs to the panel instance: a "Shared colour scale" box in the panel's own control row (``scale_check``;
+the class's ``DEFAULT_SHARED`` is where a new panel starts: per cell for the σ/n grid, shared for the others) and
+``set_shared_scale``; ``shared=None`` in the setters keeps it. Signal ``shared_scale_changed(bool)`` when the user
+ticks the box. The row also holds a "?" button (``help_button``) opening the panel's guide page (``HELP_PAGE``);
+``set_controls_visible(False)`` hides the row (thumbnails inside another panel).
+
+The figure's height is capped at what the cells need at their width (so a width-limited figure is not drawn as
+tall empty boxes; the spare height goes below it). ``_build(..., flow_cols=k)`` wraps one logical row onto rows of
+``k`` cells, each labelled (the method strip chooses ``k`` with ``_best_flow`` so its cells are as large as the
+panel allows).
 
 Cells' views are linked (zoom/pan one, all follow). Long column labels are wrapped onto two lines
 (:func:`wrap_label`) and columns shrink equally with the widget, so a row of six methods fits.
@@ -33,7 +46,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from PySide6.QtCore import Signal, Slot
 
 from ...core import visualize as vz
-from . import _pg
+from . import _controls, _pg
 from ._pg import pg
 
 ERROR_COLOR = "#c0392b"
@@ -113,6 +126,10 @@ class _Cell:
 
 class CellGrid(QtWidgets.QWidget):
     hovered = Signal(str)
+    shared_scale_changed = Signal(bool)  # the user ticked or unticked this panel's "Shared colour scale"
+
+    DEFAULT_SHARED = True  # subclasses: the scale a new panel starts with
+    HELP_PAGE: str | None = None  # subclasses: the guide page its "?" opens
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -126,7 +143,7 @@ class CellGrid(QtWidgets.QWidget):
         self._cbar: pg.ColorBarItem | None = None
         self._scale_label: pg.LabelItem | None = None
         self._structure: tuple | None = None
-        self._shared = True
+        self._shared = bool(self.DEFAULT_SHARED)
 
         self._view = "absolute"
         self._cmap: str | None = None
@@ -147,6 +164,16 @@ class CellGrid(QtWidgets.QWidget):
         box.setSpacing(1)
         self._top = QtWidgets.QVBoxLayout()  # for subclasses' controls
         self._top.setContentsMargins(0, 0, 0, 0)
+        self._controls = QtWidgets.QHBoxLayout()
+        self._controls.setContentsMargins(4, 0, 4, 0)
+        self._scale_check = _controls.scale_check(self._shared)
+        self._scale_check.toggled.connect(self._on_scale_check)
+        self._controls.addWidget(self._scale_check)
+        self._controls.addStretch(1)
+        self._help = _controls.help_button(self.HELP_PAGE) if self.HELP_PAGE else None
+        if self._help is not None:
+            self._controls.addWidget(self._help)
+        self._top.addLayout(self._controls)
         box.addLayout(self._top)
         box.addWidget(self._glw, 1)
         box.addWidget(self._readout)
@@ -162,8 +189,13 @@ class CellGrid(QtWidgets.QWidget):
         col_labels: list[str] | None,
         *,
         colorbar: bool = True,
+        flow_cols: int | None = None,
     ) -> None:
-        """(Re)build the layout; all cells empty. Reuses nothing (a fresh GraphicsLayout replaces the old one)."""
+        """(Re)build the layout; all cells empty. Reuses nothing (a fresh GraphicsLayout replaces the old one).
+
+        ``flow_cols`` (one logical row only, e.g. the method strip): the cells wrap onto several rows of
+        ``flow_cols`` cells, each with its label above it, so six methods can be shown 3x2 and grow with the panel.
+        """
         fg = self._fg
         layout = pg.GraphicsLayout()
         layout.setContentsMargins(4, 4, 4, 4)
@@ -171,23 +203,35 @@ class CellGrid(QtWidgets.QWidget):
         self._glw.setCentralItem(layout)
         self._layout = layout
         ql = layout.layout  # the QGraphicsGridLayout
+        flow = flow_cols is not None and nrows == 1 and ncols > 0
+        fc = max(1, min(int(flow_cols), ncols)) if flow else ncols
+        prows = -(-ncols // fc) if flow else nrows
 
         c0 = 1 if row_labels is not None else 0
         r0 = 1 if col_labels is not None else 0
-        step = 1
+
+        def label_pos(c: int) -> tuple[int, int]:
+            return ((2 * (c // fc), c % fc) if flow else (0, c0 + c))
+
+        def cell_pos(r: int, c: int) -> tuple[int, int]:
+            if flow:
+                return (2 * (c // fc) + (1 if col_labels is not None else 0), c % fc)
+            return (r0 + r, c0 + c)
 
         self._col_labels = []
         if col_labels is not None:
             for c, text in enumerate(col_labels):
                 lab = pg.LabelItem(wrap_label(text), color=fg, size="10pt")
-                layout.addItem(lab, row=0, col=c0 + c)
+                row, col = label_pos(c)
+                layout.addItem(lab, row=row, col=col)
+                ql.setRowStretchFactor(row, 0)
+                lab.setMaximumHeight(lab.minimumHeight())  # label rows never take the cells' height
                 self._col_labels.append(lab)
-            ql.setRowStretchFactor(0, 0)
         self._row_labels = []
-        if row_labels is not None:
+        if row_labels is not None and not flow:
             for r, text in enumerate(row_labels):
                 lab = _RowLabel(text, color=fg, size="10pt", justify="right")
-                layout.addItem(lab, row=r0 + r * step, col=0)
+                layout.addItem(lab, row=r0 + r, col=0)
                 self._row_labels.append(lab)
             ql.setColumnStretchFactor(0, 0)
 
@@ -199,16 +243,18 @@ class CellGrid(QtWidgets.QWidget):
                 cl = col_labels[c] if col_labels is not None else ""
                 name = " / ".join(t for t in (_plain(rl), _plain(cl)) if t)
                 cell = _Cell(name)
-                layout.addItem(cell.view_box, row=r0 + r * step, col=c0 + c)
-                ql.setRowStretchFactor(r0 + r * step, 1)
-                ql.setColumnStretchFactor(c0 + c, 1)
+                row, col = cell_pos(r, c)
+                layout.addItem(cell.view_box, row=row, col=col)
+                ql.setRowStretchFactor(row, 1)
+                ql.setColumnStretchFactor(col, 1)
                 row_cells.append(cell)
             self._cells.append(row_cells)
+        first_col = 0 if flow else c0
         # equal cell columns, however long the (wrapped) column labels are; they shrink together with the widget
         widest = max([lab.minimumWidth() for lab in self._col_labels] + [40.0])
-        for c in range(ncols):
-            ql.setColumnMinimumWidth(c0 + c, widest)
-            ql.setColumnPreferredWidth(c0 + c, widest)
+        for c in range(fc):
+            ql.setColumnMinimumWidth(first_col + c, min(widest, 90.0) if flow else widest)
+            ql.setColumnPreferredWidth(first_col + c, widest)
         first = self._cells[0][0].view_box if nrows and ncols else None
         for row_cells in self._cells:
             for cell in row_cells:
@@ -217,39 +263,74 @@ class CellGrid(QtWidgets.QWidget):
 
         self._cbar = None
         self._scale_label = None
+        bar_col = first_col + fc
         if colorbar and nrows and ncols:
             self._cbar = _pg.new_color_bar(fg)
-            layout.addItem(self._cbar, row=r0, col=c0 + ncols, rowspan=max(1, nrows * step))
-            ql.setColumnStretchFactor(c0 + ncols, 0)
+            top = 1 if (flow and col_labels is not None) else r0
+            span_rows = (2 * prows - (1 if col_labels is not None else 0)) if flow else nrows
+            layout.addItem(self._cbar, row=top, col=bar_col, rowspan=max(1, span_rows))
+            ql.setColumnStretchFactor(bar_col, 0)
             self._cbar.setVisible(False)
-            if r0:
+            if top:
                 self._scale_label = pg.LabelItem("", color=fg, size="8pt")
-                layout.addItem(self._scale_label, row=0, col=c0 + ncols)
+                layout.addItem(self._scale_label, row=0, col=bar_col)
                 ql.setAlignment(self._scale_label, QtCore.Qt.AlignmentFlag.AlignBottom)
+        self._phys = (prows, fc, prows if (flow and col_labels is not None) else r0)
         self._span = None
         self._readout.setText("")
         self._fit_height()
 
     # -- height ------------------------------------------------------------------------------------------------
-    def _fit_height(self) -> None:
-        """Cap the figure's height at what its cells need at their width (the widest map's aspect), so a single
-        row (the method strip) is not drawn as tall empty boxes; the spare height goes below the figure."""
-        unlimited = 16777215  # QWIDGETSIZE_MAX
-        if not self._cells or not self._cells[0] or self.width() < 50:
-            self._glw.setMaximumHeight(unlimited)
-            return
-        nrows, ncols = len(self._cells), len(self._cells[0])
-        shapes = [cell.shape for row in self._cells for cell in row if cell.shape]
-        aspect = max((h / w for h, w in shapes), default=1.0)
+    def _label_height(self) -> float:
+        return max([lab.minimumHeight() for lab in self._col_labels], default=0.0)
+
+    def _cell_width_for(self, ncols: int, width: float) -> float:
         spacing = 3.0
         label_w = max([lab.minimumWidth() for lab in self._row_labels], default=0.0)
         bar_w = float(self._cbar.maximumWidth()) if self._cbar is not None else 0.0
         extra_cols = (1 if self._row_labels else 0) + (1 if self._cbar is not None else 0)
-        cell_w = (self.width() - 8.0 - label_w - bar_w - spacing * (ncols - 1 + extra_cols)) / ncols
-        label_h = max([lab.minimumHeight() for lab in self._col_labels], default=0.0)
-        need = 8.0 + (label_h + spacing if self._col_labels else 0.0) + nrows * cell_w * aspect
-        need += spacing * (nrows - 1) + 4.0
+        return (width - 8.0 - label_w - bar_w - spacing * (ncols - 1 + extra_cols)) / ncols
+
+    def _aspect(self) -> float:
+        """The tallest map's height / width (the last one known while the cells are empty)."""
+        shapes = [cell.shape for row in self._cells for cell in row if cell.shape]
+        if shapes:
+            self._known_aspect = max(h / w for h, w in shapes)
+        return getattr(self, "_known_aspect", 1.0)
+
+    def _fit_height(self) -> None:
+        """Cap the figure's height at what its cells need at their width (the widest map's aspect), so a row
+        limited by the width is not drawn as tall empty boxes; the spare height goes below the figure."""
+        unlimited = 16777215  # QWIDGETSIZE_MAX
+        if not self._cells or not self._cells[0] or self.width() < 50:
+            self._glw.setMaximumHeight(unlimited)
+            return
+        prows, pcols, label_rows = getattr(self, "_phys", (len(self._cells), len(self._cells[0]), 0))
+        spacing = 3.0
+        cell_w = self._cell_width_for(pcols, self.width())
+        label_h = self._label_height()
+        need = 8.0 + label_rows * (label_h + spacing) + prows * cell_w * self._aspect()
+        need += spacing * (prows - 1) + 4.0
         self._glw.setMaximumHeight(max(self._glw.minimumHeight(), int(need)))
+
+    def _best_flow(self, n: int) -> int:
+        """The number of columns (1..n) that shows ``n`` labelled cells largest in this widget."""
+        if n <= 1 or self.width() < 50 or self.height() < 50:
+            return max(1, n)
+        avail_h = float(self.height() - self._readout.height() - self._top.sizeHint().height() - 4)
+        label_h = self._label_height() or 30.0
+        aspect = self._aspect()
+        best, best_size = n, -1.0
+        for cols in range(n, 0, -1):  # ties keep more columns (one row reads best)
+            rows = -(-n // cols)
+            if rows > 1 and (rows - 1) * cols >= n:
+                continue
+            cw = self._cell_width_for(cols, float(self.width()))
+            ch = (avail_h - 8.0 - rows * (label_h + 3.0) - 3.0 * (rows - 1)) / rows
+            size = min(cw, ch / aspect)
+            if size > best_size * 1.02:
+                best, best_size = cols, size
+        return best
 
     def resizeEvent(self, ev) -> None:  # noqa: N802
         super().resizeEvent(ev)
@@ -270,6 +351,7 @@ class CellGrid(QtWidgets.QWidget):
         self._cmap = cmap
         if shared is not None:
             self._shared = bool(shared)
+            self._sync_check()
 
     @property
     def shared_scale(self) -> bool:
@@ -292,7 +374,35 @@ class CellGrid(QtWidgets.QWidget):
         """Switch between one shared scale and a per-cell scale, re-levelling what is shown (no new data)."""
         if bool(shared) != self._shared:
             self._shared = bool(shared)
+            self._sync_check()
             self._rescale()
+
+    def set_controls_visible(self, visible: bool) -> None:
+        """Show or hide the row with the scale box and the "?" button (e.g. for thumbnails inside another panel)."""
+        self._scale_check.setVisible(visible)
+        if self._help is not None:
+            self._help.setVisible(visible)
+
+    @property
+    def scale_check(self) -> QtWidgets.QCheckBox:
+        """This panel's own "Shared colour scale" box."""
+        return self._scale_check
+
+    @property
+    def help_button(self) -> QtWidgets.QToolButton | None:
+        return self._help
+
+    def _sync_check(self) -> None:
+        if self._scale_check.isChecked() != self._shared:
+            blocker = QtCore.QSignalBlocker(self._scale_check)
+            self._scale_check.setChecked(self._shared)
+            del blocker
+
+    @Slot(bool)
+    def _on_scale_check(self, checked: bool) -> None:
+        if bool(checked) != self._shared:
+            self.set_shared_scale(bool(checked))
+            self.shared_scale_changed.emit(bool(checked))
 
     def _rescale(self) -> None:
         """Apply the span(s) to every cell and the colour bar: one shared span (locked, or core shared_span over
@@ -340,7 +450,7 @@ class CellGrid(QtWidgets.QWidget):
                                                                                    (1.0, f"+{p}")]
                 axis.setTicks([ticks])
             else:
-                axis.setTicks(None)
+                _pg.set_bar_ticks(self._cbar, *levels)
             self._cbar.setToolTip(
                 f"Per cell: each cell is capped at its own {ordinal(self._percentile)} percentile (P"
                 f"{self._percentile:g}), so cells are not comparable in brightness." if per_cell else

@@ -36,6 +36,7 @@ import numpy as np  # noqa: E402
 import pyqtgraph as pg  # noqa: E402
 
 from ...core import visualize as vz  # noqa: E402
+from ...core.figures import format_tick, nice_ticks  # noqa: E402
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
 
@@ -64,6 +65,10 @@ __all__ = [
     "item_pixel",
     "value_in",
     "readout_text",
+    "bar_ticks",
+    "set_bar_ticks",
+    "FitLabel",
+    "fit_scale",
 ]
 
 
@@ -201,6 +206,21 @@ def new_color_bar(fg: QtGui.QColor, width: int = 12) -> pg.ColorBarItem:
     cbar.setMinimumWidth(width + 62)
     cbar.setMaximumWidth(width + 70)
     return cbar
+
+
+def bar_ticks(lo: float, hi: float, minimum: int = 3) -> list[tuple[float, str]]:
+    """Round, labelled ticks for a colour bar from ``lo`` to ``hi`` (core ``nice_ticks`` / ``format_tick``): at
+    least ``minimum`` of them at any span (``±3.3e-4`` -> ``-3e-4 … 3e-4``, ``0 … 1e-9``, ``0 … 1e6``)."""
+    values = [t for t in nice_ticks(lo, hi, minimum) if lo - 1e-9 * (hi - lo) <= t <= hi + 1e-9 * (hi - lo)]
+    return [(float(t), format_tick(t, values)) for t in values]
+
+
+def set_bar_ticks(cbar: pg.ColorBarItem, lo: float, hi: float) -> list[tuple[float, str]]:
+    """Put :func:`bar_ticks` on a colour bar's axis (pyqtgraph's own ticks drop to one "0" label for tiny or
+    huge spans with SI prefixes off); returns the ticks."""
+    ticks = bar_ticks(lo, hi)
+    cbar.axis.setTicks([ticks, []])
+    return ticks
 
 
 def style_axis(axis: pg.AxisItem, fg: QtGui.QColor) -> None:
@@ -352,3 +372,96 @@ def value_in(item: pg.ImageItem, x: int, y: int) -> float | tuple[int, int, int]
     if img.ndim == 3:
         return tuple(int(c) for c in np.asarray(v)[:3])  # type: ignore[return-value]
     return float(v)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Titles that never widen their view, and aspect fitting
+# ---------------------------------------------------------------------------------------------------------------
+
+
+class FitLabel(pg.LabelItem):
+    """A one-line ``LabelItem`` that never asks for more width than it gets: a text wider than the item is elided
+    ("…") and the full text is the tooltip. A plain ``LabelItem`` sets its minimum width to its text, so a long
+    title ("SNR = |mean| / standard error") widens the whole layout past its widget: the view is clipped and the
+    image no longer sits in it whole."""
+
+    def __init__(self, text: str = " ", **kwargs) -> None:
+        self._full = str(text)
+        self._shown: str | None = None
+        self._busy = False
+        super().__init__(text, **kwargs)
+
+    @property
+    def full_text(self) -> str:
+        return self._full
+
+    def shown_text(self) -> str:
+        """The text as drawn (elided when the item is narrower than the full text)."""
+        return self.text
+
+    def setText(self, text, **args):  # noqa: N802
+        self._full = str(text)
+        self.setToolTip(_plain_text(self._full))
+        self._shown = None
+        super().setText(text, **args)
+        self._elide()
+
+    def updateMin(self):  # noqa: N802
+        bounds = self.itemRect()
+        self.setMinimumWidth(0)
+        self.setMinimumHeight(bounds.height())
+        self._sizeHint = {
+            QtCore.Qt.SizeHint.MinimumSize: (0, bounds.height()),
+            QtCore.Qt.SizeHint.PreferredSize: (min(bounds.width(), 40.0), bounds.height()),
+            QtCore.Qt.SizeHint.MaximumSize: (-1, -1),
+            QtCore.Qt.SizeHint.MinimumDescent: (0, 0),
+        }
+        self.updateGeometry()
+
+    def resizeEvent(self, ev):  # noqa: N802
+        super().resizeEvent(ev)
+        if not self._busy:
+            self._elide()
+
+    def _elide(self) -> None:
+        width = self.rect().width()
+        if width <= 0 or self._busy:
+            return
+        plain = _plain_text(self._full)
+        font = QtGui.QFont(self.item.font())
+        size = str(self.opts.get("size", ""))
+        if size.endswith("pt"):
+            font.setPointSizeF(float(size[:-2]))
+        fm = QtGui.QFontMetricsF(font)
+        want = self._full if fm.horizontalAdvance(plain) <= width - 4 else html_escape(
+            fm.elidedText(plain, QtCore.Qt.TextElideMode.ElideRight, max(10.0, width - 4)))
+        if want == self.text:
+            return
+        self._busy = True
+        try:
+            pg.LabelItem.setText(self, want)
+        finally:
+            self._busy = False
+
+
+def _plain_text(text: str) -> str:
+    import html
+    import re
+
+    t = re.sub(r"<br\s*/?>", " ", text or "")
+    t = re.sub(r"<[^>]+>", "", t)
+    return html.unescape(t).strip()
+
+
+def html_escape(text: str) -> str:
+    import html
+
+    return html.escape(text, quote=False)
+
+
+def fit_scale(image_w: float, image_h: float, box_w: float, box_h: float) -> float:
+    """The largest scale at which an ``image_w`` x ``image_h`` picture fits a ``box_w`` x ``box_h`` box (0 when
+    the box has no room)."""
+    if image_w <= 0 or image_h <= 0 or box_w <= 0 or box_h <= 0:
+        return 0.0
+    return min(box_w / image_w, box_h / image_h)

@@ -34,7 +34,7 @@ from typing import Sequence
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from . import _pg
+from . import _controls, _pg
 from ._pg import pg
 
 __all__ = ["FluctuationPanel", "ConvergencePanel", "LogAxis125"]
@@ -69,6 +69,14 @@ def _style_plot(plot: pg.PlotItem, fg: QtGui.QColor) -> None:
         _pg.style_axis(axis, fg)
         axis.enableAutoSIPrefix(False)
     plot.showGrid(x=True, y=True, alpha=0.2)
+
+
+def _help_row(button: QtWidgets.QToolButton) -> QtWidgets.QHBoxLayout:
+    row = QtWidgets.QHBoxLayout()
+    row.setContentsMargins(4, 0, 4, 0)
+    row.addStretch(1)
+    row.addWidget(button)
+    return row
 
 
 def _vector(a, name: str) -> np.ndarray:
@@ -106,9 +114,12 @@ class FluctuationPanel(QtWidgets.QWidget):
         self._score_curve = self._bottom.plot([], [], pen=pg.mkPen(SCORE_PEN, width=1.5))
         self._pixel_shown = False
         self._set_title(None)
+        self._help = _controls.help_button("fluctuation")
         box = QtWidgets.QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
-        box.addWidget(self._glw)
+        box.setSpacing(0)
+        box.addLayout(_help_row(self._help))
+        box.addWidget(self._glw, 1)
 
     @property
     def top_plot(self) -> pg.PlotItem:
@@ -193,6 +204,10 @@ class FluctuationPanel(QtWidgets.QWidget):
     def grab_image(self) -> QtGui.QImage:
         return self._glw.grab().toImage()
 
+    @property
+    def help_button(self) -> QtWidgets.QToolButton:
+        return self._help
+
 
 class ConvergencePanel(QtWidgets.QWidget):
     """Relative change of the running mean against n, log y (see the module docstring)."""
@@ -216,9 +231,12 @@ class ConvergencePanel(QtWidgets.QWidget):
             symbolBrush=pg.mkBrush(MAX_PEN), symbolPen=None,
         )
         self._points: list[tuple[int, float]] = []
+        self._help = _controls.help_button("convergence")
         box = QtWidgets.QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
-        box.addWidget(self._glw)
+        box.setSpacing(0)
+        box.addLayout(_help_row(self._help))
+        box.addWidget(self._glw, 1)
 
     @property
     def plot(self) -> pg.PlotItem:
@@ -248,3 +266,7 @@ class ConvergencePanel(QtWidgets.QWidget):
 
     def grab_image(self) -> QtGui.QImage:
         return self._glw.grab().toImage()
+
+    @property
+    def help_button(self) -> QtWidgets.QToolButton:
+        return self._help

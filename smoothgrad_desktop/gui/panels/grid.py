@@ -1,5 +1,6 @@
-"""The σ/n grid of the SmoothGrad paper's Figs 3-4: rows = noise levels, columns = n; one shared colour scale by
-default, or each cell on its own scale (as the paper's figures).
+"""The σ/n grid of the SmoothGrad paper's Figs 3-4: rows = noise levels, columns = n; each cell on its own scale by
+default (as the paper's figures: the gradient's magnitude grows with σ, so one shared scale turns the low-noise
+rows nearly black), or one shared colour scale.
 
 Views never compute: the grid receives the prefix-mean maps (reduced ``(H, W)`` arrays) from the worker.
 
@@ -9,10 +10,11 @@ Public API
 
 * ``set_grid(levels: Sequence[float], ns: Sequence[int], maps: list[list[np.ndarray | None]] | None, view, *,
   sigmas: Sequence[float] | None = None, span: float | None = None, percentile: float = 99.0, cmap: str | None =
-  None, shared: bool = True)`` -- lays out ``len(levels) x len(ns)`` cells. Row labels ``"10 %"`` (noise level as
+  None, shared: bool | None = None)`` -- lays out ``len(levels) x len(ns)`` cells. Row labels ``"10 %"`` (noise level as
   a fraction of the input range, shown in %) plus ``"σ = 0.0731"`` when ``sigmas`` (absolute σ) are given; column
   labels ``"n = 5"``. ``maps[r][c]`` is the map for ``levels[r]`` and ``ns[c]``; ``maps`` may be shorter than
-  ``levels`` and rows/cells may be None (shown empty: not computed yet). ``shared=True``: one colour scale for all
+  ``levels`` and rows/cells may be None (shown empty: not computed yet). ``shared=None`` keeps the panel's own
+  choice (its "Shared colour scale" box; a new grid starts per cell). ``shared=True``: one colour scale for all
   cells: ``span`` (a locked float) or, with ``span=None``, core ``shared_span`` over all maps shown, recomputed as
   rows arrive; one colour bar. ``shared=False``: each cell capped at its own ``percentile`` (core ``compute_span``
   per cell; the paper's figures), the colour bar headed "per cell" and reading 0 .. P99. Signed view: levels
@@ -52,6 +54,9 @@ def n_label(n: int) -> str:
 class GridPanel(CellGrid):
     """The σ/n grid (see the module docstring)."""
 
+    DEFAULT_SHARED = False
+    HELP_PAGE = "sigma-n-grid"
+
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self._levels: list[float] = []
@@ -75,7 +80,7 @@ class GridPanel(CellGrid):
         span: float | None = None,
         percentile: float = 99.0,
         cmap: str | None = None,
-        shared: bool = True,
+        shared: bool | None = None,
     ) -> None:
         levels = [float(v) for v in levels]
         ns = [int(n) for n in ns]

@@ -20,7 +20,9 @@ text label under it with the hover readout.
   on a native-size image.
 * ``attach_color_bar(cbar: pg.ColorBarItem | None)`` -- drive a colour bar that lives elsewhere (a
   ``ColorBarColumn``) instead of one inside the view.
-* ``clear()``, ``set_title(text)``, ``title() -> str``, ``link_view(other: MapView)`` (zoom and pan follow, both
+* ``clear()``, ``set_title(text)`` (elided to the view's width, the full text as tooltip: a long title never
+  widens the view), ``title() -> str`` (the full text), ``title_item``, ``chrome() -> (w, h)`` (the room a view
+  needs besides its image), ``link_view(other: MapView)`` (zoom and pan follow, both
   ways, transitively: every view of the group shows the same requested region, widened to its own aspect -- not
   pyqtgraph's ``setXLink``/``setYLink``, which align by screen position and fight with locked aspect),
   ``unlink_view()``, ``reset_view()`` (auto-range).
@@ -42,7 +44,9 @@ the view leaves every view of a row the same size.
 and "Overlay", all three the same size (the heatmap's colour bar is a ``ColorBarColumn`` right of the three
 views, so zoom-linked views show the image equally large), plus an "Overlay opacity" ``QSlider`` (0-100 %).
 For wide images (e.g. the two-digit samples) the three views are stacked instead, the colour bar beside the
-heatmap, whenever that shows the image larger (``is_vertical()``).
+heatmap, whenever that shows the image larger (``is_vertical()``). Every box is fitted to the image's aspect and
+centred (a 28x28 map is not drawn in a tall, mostly empty box); the height the views do not need goes below the
+opacity slider. A "?" button (``help_button``) opens the Map page of the guide.
 
 * ``set_image(rgb)``; ``set_heatmap(values, view, *, span=None, percentile=99.0, cmap=None, rect=None)``:
   with ``rect=None`` and an image shown, the heatmap is stretched over the image's rectangle ``(0, 0, W, H)``
@@ -58,11 +62,13 @@ heatmap, whenever that shows the image larger (``is_vertical()``).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 from PySide6.QtCore import Signal, Slot
 
-from . import _pg
+from . import _controls, _pg
 from ._pg import pg
 
 __all__ = ["MapView", "ImagePanels", "ColorBarColumn"]
@@ -81,6 +87,20 @@ def _readout_label() -> QtWidgets.QLabel:
     return label
 
 Rect = tuple[float, float, float, float]
+
+
+class FitArea(QtWidgets.QWidget):
+    """A plain widget whose children are placed by ``place()`` whenever it is resized (aspect-fitted boxes)."""
+
+    def __init__(self, place, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._place = place
+        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Expanding)
+        self.setMinimumSize(120, 80)
+
+    def resizeEvent(self, ev) -> None:  # noqa: N802
+        super().resizeEvent(ev)
+        self._place()
 
 
 class MapView(QtWidgets.QWidget):
@@ -104,13 +124,14 @@ class MapView(QtWidgets.QWidget):
         self._glw.setMinimumSize(80, 80)
         layout = self._glw.ci
         layout.setContentsMargins(2, 2, 2, 2)
-        self._title = pg.LabelItem(title, color=fg, size=TITLE_SIZE)
+        self._title = _pg.FitLabel(title, color=fg, size=TITLE_SIZE)  # elided, never widens the view
         layout.addItem(self._title, row=0, col=0, colspan=2)
         self._vb = _pg.new_view_box()
         layout.addItem(self._vb, row=1, col=0)
         self._img = pg.ImageItem()
         self._vb.addItem(self._img)
         self._cbar: pg.ColorBarItem | None = None
+        self._own_bar = bool(colorbar)
         if colorbar:
             self._cbar = _pg.new_color_bar(fg)
             layout.addItem(self._cbar, row=1, col=1)
@@ -158,6 +179,18 @@ class MapView(QtWidgets.QWidget):
     def graphics_widget(self) -> pg.GraphicsLayoutWidget:
         return self._glw
 
+    def chrome(self) -> tuple[float, float]:
+        """``(width, height)`` this view needs besides the image area: margins, title, colour bar, readout line."""
+        margins = 4.0
+        spacing = float(self._glw.ci.layout.verticalSpacing() if self._glw.ci.layout.verticalSpacing() >= 0 else 5)
+        h = margins + self._title.minimumHeight() + spacing + 2.0
+        if self._readout.isVisibleTo(self) or not self._readout.isHidden():
+            h += self._readout.height() + 1.0
+        w = margins + 2.0
+        if self._cbar is not None and self._own_bar:
+            w += float(self._cbar.maximumWidth()) + spacing
+        return w, h
+
     # -- content -----------------------------------------------------------------------------------------------
     def set_rgb(self, rgb: np.ndarray, *, rect: Rect | None = None) -> None:
         data = _pg.as_rgb(rgb)
@@ -189,6 +222,7 @@ class MapView(QtWidgets.QWidget):
         if self._cbar is not None:
             self._cbar.setColorMap(_pg.pg_colormap(cm))
             self._cbar.setLevels(levels)
+            _pg.set_bar_ticks(self._cbar, *levels)
             self._cbar.setVisible(True)
         self._place(data.shape, rect)
         self._refresh_readout()
@@ -235,7 +269,11 @@ class MapView(QtWidgets.QWidget):
         self._title.setText(text, color=self._fg)
 
     def title(self) -> str:
-        return self._title.text
+        return self._title.full_text
+
+    @property
+    def title_item(self) -> "_pg.FitLabel":
+        return self._title
 
     def link_view(self, other: "MapView") -> None:
         if other is self:
@@ -282,7 +320,7 @@ class ColorBarColumn(QtWidgets.QWidget):
         self._glw = _pg.new_layout_widget(bg)
         layout = self._glw.ci
         layout.setContentsMargins(2, 2, 2, 2)
-        self._title = pg.LabelItem("&nbsp;", color=fg, size=TITLE_SIZE)  # as high as a view's title
+        self._title = _pg.FitLabel("&nbsp;", color=fg, size=TITLE_SIZE)  # as high as a view's title
         layout.addItem(self._title, row=0, col=0)
         self._cbar = _pg.new_color_bar(fg)
         layout.addItem(self._cbar, row=1, col=0)
@@ -306,6 +344,10 @@ class ColorBarColumn(QtWidgets.QWidget):
     def graphics_widget(self) -> pg.GraphicsLayoutWidget:
         return self._glw
 
+    def bar_width(self) -> int:
+        """The column's fixed width."""
+        return int(self._glw.minimumWidth())
+
 
 class ImagePanels(QtWidgets.QWidget):
     """Image | Heatmap (colour bar) | Overlay, linked, with an overlay opacity slider (see the module docstring)."""
@@ -326,12 +368,10 @@ class ImagePanels(QtWidgets.QWidget):
         for v in (self._image_view, self._heatmap_view, self._overlay_view):
             v.hovered.connect(lambda text, v=v: self._forward_hover(v.title(), text))
 
-        self._views = QtWidgets.QWidget()
-        self._grid = QtWidgets.QGridLayout(self._views)
-        self._grid.setContentsMargins(0, 0, 0, 0)
-        self._grid.setSpacing(4)
-        self._vertical: bool | None = None
-        self._arrange(False)
+        self._views = FitArea(self._place_views)
+        for w in (self._image_view, self._heatmap_view, self._overlay_view, self._cbar_column):
+            w.setParent(self._views)
+        self._vertical: bool | None = False
 
         self._slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
         self._slider.setObjectName("opacity_slider")
@@ -357,12 +397,15 @@ class ImagePanels(QtWidgets.QWidget):
         controls.addWidget(label)
         controls.addWidget(self._slider, 1)
         controls.addWidget(self._value_label)
+        self._help = _controls.help_button("map")
+        controls.addWidget(self._help)
 
         box = QtWidgets.QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
         box.setSpacing(2)
         box.addWidget(self._views, 1)
         box.addLayout(controls)
+        box.addStretch(0)  # takes the height the views do not need (see _place_views)
 
         self._image_size: tuple[int, int] | None = None  # (W, H)
         self._heatmap_rect: Rect | None = None  # explicit rect from the caller
@@ -385,64 +428,85 @@ class ImagePanels(QtWidgets.QWidget):
         return self._cbar_column
 
     @property
+    def help_button(self) -> QtWidgets.QToolButton:
+        return self._help
+
+    @property
     def opacity_slider(self) -> QtWidgets.QSlider:
         return self._slider
 
     # -- arrangement -------------------------------------------------------------------------------------------
-    def _arrange(self, vertical: bool) -> None:
-        """Image | Heatmap | Overlay | bar in a row, or stacked (the bar beside the heatmap) for wide images."""
-        if vertical == self._vertical:
+    GAP = 4
+
+    def _place_views(self) -> None:
+        """Image | Heatmap | Overlay | bar in a row, or stacked (the bar beside the heatmap) for wide images,
+        whichever shows the image larger (10 % hysteresis); every view's box is fitted to the image's aspect, so
+        a 28x28 map fills its box instead of sitting in a tall, mostly empty one."""
+        area = self._views
+        W, H = area.width(), area.height()
+        if W < 20 or H < 20:
             return
-        self._vertical = vertical
-        g = self._grid
-        views = (self._image_view, self._heatmap_view, self._overlay_view)
-        for w in (*views, self._cbar_column):
-            g.removeWidget(w)
-        for i in range(4):
-            g.setRowStretch(i, 0)
-            g.setColumnStretch(i, 0)
-        if vertical:
-            for r, v in enumerate(views):
-                g.addWidget(v, r, 0)
-                g.setRowStretch(r, 1)
-            g.addWidget(self._cbar_column, 1, 1)
-            g.setColumnStretch(0, 1)
+        iw, ih = self._image_size or (1, 1)
+        ow, oh = self._image_view.chrome()
+        bar_w = self._cbar_column.bar_width()
+        gap = self.GAP
+        side = _pg.fit_scale(iw, ih, (W - bar_w - 3 * gap) / 3.0 - ow, H - oh)
+        stacked = _pg.fit_scale(iw, ih, W - bar_w - gap - ow, (H - 2 * gap) / 3.0 - oh)
+        if self._vertical:
+            vertical = not side > 1.1 * stacked
         else:
-            for c, v in enumerate(views):
-                g.addWidget(v, 0, c)
-                g.setColumnStretch(c, 1)
-            g.addWidget(self._cbar_column, 0, 3)
-            g.setRowStretch(0, 1)
+            vertical = stacked > 1.1 * side
+        self._vertical = vertical
+        s = stacked if vertical else side
+        vw = max(40, int(iw * s + ow))
+        vh = max(40, int(ih * s + oh))
+        views = (self._image_view, self._heatmap_view, self._overlay_view)
+        if vertical:
+            x0 = max(0, (W - (vw + gap + bar_w)) // 2)
+            for i, v in enumerate(views):
+                v.setGeometry(x0, i * (vh + gap), vw, vh)
+            self._cbar_column.setGeometry(x0 + vw + gap, vh + gap, bar_w, vh)
+        else:
+            x0 = max(0, (W - (3 * (vw + gap) + bar_w)) // 2)
+            for i, v in enumerate(views):
+                v.setGeometry(x0 + i * (vw + gap), 0, vw, vh)
+            self._cbar_column.setGeometry(x0 + 3 * (vw + gap), 0, bar_w, vh)
+
+    def _fit_height(self) -> None:
+        """The views need only the height their fitted boxes take: the rest goes under the opacity slider."""
+        unlimited = 16777215
+        if self._image_size is None or self.width() < 50:
+            self._views.setMaximumHeight(unlimited)
+            return
+        iw, ih = self._image_size
+        ow, oh = self._image_view.chrome()
+        bar_w = self._cbar_column.bar_width()
+        gap = self.GAP
+        W = self.width()
+        H = self.height() - self._slider.sizeHint().height() - 4
+        side = _pg.fit_scale(iw, ih, (W - bar_w - 3 * gap) / 3.0 - ow, H - oh)
+        stacked = _pg.fit_scale(iw, ih, W - bar_w - gap - ow, (H - 2 * gap) / 3.0 - oh)
+        vertical = (not side > 1.1 * stacked) if self._vertical else stacked > 1.1 * side
+        s = stacked if vertical else side
+        need = (3 * (ih * s + oh) + 2 * gap) if vertical else (ih * s + oh)
+        self._views.setMaximumHeight(max(80, int(math.ceil(need)) + 1))
 
     def is_vertical(self) -> bool:
         """True when the three views are stacked (wide images), False when side by side."""
         return bool(self._vertical)
 
-    def _choose_arrangement(self) -> None:
-        """Pick the arrangement that shows the image larger (10 % hysteresis, so resizing does not flip-flop)."""
-        if self._image_size is None or self.width() < 50 or self.height() < 50:
-            return
-        iw, ih = self._image_size
-        bar = self._cbar_column.sizeHint().width() + 4
-        overhead = 40.0  # title + readout line of one view
-        avail_w, avail_h = self.width() - bar, self._views.height() or self.height() - 30
-        side = min((avail_w - 8) / 3.0 / iw, (avail_h - overhead) / ih)
-        stacked = min(avail_w / iw, (avail_h - 8 - 3 * overhead) / 3.0 / ih)
-        if self._vertical:
-            self._arrange(not side > 1.1 * stacked)
-        else:
-            self._arrange(stacked > 1.1 * side)
-
     def resizeEvent(self, ev) -> None:  # noqa: N802
         super().resizeEvent(ev)
-        self._choose_arrangement()
+        self._fit_height()
+        self._place_views()
 
     # -- content -----------------------------------------------------------------------------------------------
     def set_image(self, rgb: np.ndarray) -> None:
         self._image_view.set_rgb(rgb)
         h, w = self._image_view.image_item.image.shape[:2]
         self._image_size = (w, h)
-        self._choose_arrangement()
+        self._fit_height()
+        self._place_views()
         if self._heatmap_rect is None and self._heatmap_view.image_item.image is not None:
             self._heatmap_view.set_rect(self._implicit_rect())
 
@@ -471,6 +535,8 @@ class ImagePanels(QtWidgets.QWidget):
             v.clear()
         self._image_size = None
         self._heatmap_rect = None
+        self._fit_height()
+        self._place_views()
 
     def _implicit_rect(self) -> Rect | None:
         if self._image_size is None:

@@ -9,7 +9,7 @@ Public API
 ``NoiseTrainingPanel(parent=None)`` (a ``QWidget``):
 
 * ``set_maps(maps: dict[tuple[str, str], np.ndarray], view, *, span: float | None = None,
-  percentile: float = 99.0, cmap: str | None = None, shared: bool = True)`` -- keys ``(model, method)`` with model in
+  percentile: float = 99.0, cmap: str | None = None, shared: bool | None = None)`` -- keys ``(model, method)`` with model in
   ``MODELS = ("clean", "noise-trained")`` and method in ``METHODS = ("gradient", "smoothgrad")``; a missing key
   leaves its cell empty; an unknown key raises ValueError. ``shared=True``: one scale: ``span`` (locked) or core
   ``shared_span`` over the given maps; one colour bar. ``shared=False``: each map capped at its own percentile.
@@ -35,6 +35,9 @@ COL_LABELS = ("Gradient", "SmoothGrad")
 class NoiseTrainingPanel(CellGrid):
     """The 2x2 clean/noise-trained x gradient/SmoothGrad comparison (see the module docstring)."""
 
+    DEFAULT_SHARED = True
+    HELP_PAGE = "noise-training"
+
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self._build(2, 2, list(ROW_LABELS), list(COL_LABELS))
@@ -47,7 +50,7 @@ class NoiseTrainingPanel(CellGrid):
         span: float | None = None,
         percentile: float = 99.0,
         cmap: str | None = None,
-        shared: bool = True,
+        shared: bool | None = None,
     ) -> None:
         for key in maps:
             if not (isinstance(key, tuple) and len(key) == 2 and key[0] in MODELS and key[1] in METHODS):

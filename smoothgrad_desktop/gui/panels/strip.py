@@ -1,6 +1,7 @@
 """The method strip: gradient, SmoothGrad, IG, IG + SmoothGrad, Guided BP, Guided BP + SmoothGrad in one row,
 on one shared colour scale (default) or each on its own scale. Long labels wrap onto two lines and the columns
-shrink equally, so all six fit a narrow window.
+shrink equally, so all six fit a narrow window; in a panel with height to spare the cells wrap onto more rows
+(3x2, 2x3, ...: whichever shows them largest, ``flow_columns()``), so they grow with the panel.
 
 Views never compute: the strip receives reduced ``(H, W)`` maps (or an error message per method).
 
@@ -9,7 +10,7 @@ Public API
 ``StripPanel(parent=None)`` (a ``QWidget``):
 
 * ``set_entries(entries: list[tuple[str, np.ndarray | None, str | None]], view, *, span: float | None = None,
-  percentile: float = 99.0, cmap: str | None = None, shared: bool = True)`` -- one column per entry ``(label, map,
+  percentile: float = 99.0, cmap: str | None = None, shared: bool | None = None)`` -- one cell per entry ``(label, map,
   error)``: the label on top, the map below; an entry whose map is None shows its error text (if any) inside its
   empty cell, so one failing method never hides the others. ``shared=True``: one scale for all: ``span`` (locked)
   or core ``shared_span`` over the maps shown (recomputed as entries arrive); one colour bar. ``shared=False``:
@@ -38,9 +39,13 @@ Entry = tuple[str, "np.ndarray | None", "str | None"]
 class StripPanel(CellGrid):
     """The method strip (see the module docstring)."""
 
+    DEFAULT_SHARED = True
+    HELP_PAGE = "methods"
+
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self._entries: list[tuple[str, np.ndarray | None, str | None]] = []
+        self._flow = 1
 
     def labels(self) -> list[str]:
         return [e[0] for e in self._entries]
@@ -56,7 +61,7 @@ class StripPanel(CellGrid):
         span: float | None = None,
         percentile: float = 99.0,
         cmap: str | None = None,
-        shared: bool = True,
+        shared: bool | None = None,
     ) -> None:
         parsed = []
         for e in entries:
@@ -71,6 +76,7 @@ class StripPanel(CellGrid):
         for i, (label, values, error) in enumerate(parsed):
             self._fill(i, label, values, error)
         self._rescale()
+        self._reflow()  # the maps' aspect is known now
 
     def set_entry(self, i: int, label: str, values: np.ndarray | None, error: str | None = None) -> None:
         i = int(i)
@@ -92,8 +98,25 @@ class StripPanel(CellGrid):
 
     def _relayout(self) -> None:
         labels = [e[0] for e in self._entries]
-        self._build(1, len(labels), None, labels)
+        self._flow = self._best_flow(len(labels))
+        self._build(1, len(labels), None, labels, flow_cols=self._flow)
         self._structure = tuple(labels)
+
+    def flow_columns(self) -> int:
+        """How many cells one row of the strip holds now (it wraps onto more rows when that shows them larger)."""
+        return self._flow
+
+    def resizeEvent(self, ev) -> None:  # noqa: N802
+        super().resizeEvent(ev)
+        self._reflow()
+
+    def _reflow(self) -> None:
+        if self._entries and self._best_flow(len(self._entries)) != self._flow:
+            kept = list(self._entries)
+            self._relayout()
+            for i, (label, values, error) in enumerate(kept):
+                self._fill(i, label, values, error)
+            self._rescale()
 
     def _fill(self, i: int, label: str, values: np.ndarray | None, error: str | None) -> None:
         self._set_cell(0, i, values, error)

@@ -52,7 +52,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from PySide6.QtCore import Slot
 
 from ...core.trust_data import perturbed_rgb
-from . import _pg
+from . import _controls, _pg
 from ._pg import pg
 from .image_views import MapView
 from .strip import StripPanel
@@ -160,6 +160,8 @@ class FaithfulnessPanel(QtWidgets.QWidget):
         controls.addWidget(self.slider, 1)
         controls.addWidget(QtWidgets.QLabel("Order:"))
         controls.addWidget(self.order_combo)
+        self.help_button = _controls.help_button("faithfulness")
+        controls.addWidget(self.help_button)
         scrub = QtWidgets.QWidget()
         sl = QtWidgets.QVBoxLayout(scrub)
         sl.setContentsMargins(0, 0, 0, 0)
@@ -383,12 +385,19 @@ class SanityPanel(QtWidgets.QWidget):
         self._text.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
         self._text.setContentsMargins(6, 2, 6, 2)
         self._thumbs = StripPanel()
+        self._thumbs.set_controls_visible(False)
         self._thumbs.setMaximumHeight(170)
+        self.help_button = _controls.help_button("sanity")
         self._set_title()
 
         box = QtWidgets.QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
         box.setSpacing(2)
+        help_row = QtWidgets.QHBoxLayout()
+        help_row.setContentsMargins(4, 0, 4, 0)
+        help_row.addStretch(1)
+        help_row.addWidget(self.help_button)
+        box.addLayout(help_row)
         box.addWidget(self._glw, 3)
         box.addWidget(self._text)
         box.addWidget(self._thumbs, 1)

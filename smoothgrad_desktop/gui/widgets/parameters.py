@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 
 from ...core.devices import available_devices
 from ...core import schema
+from ...core.methods import METHOD_LABELS
 from ...core.models import EMBEDDED_SPECS, LAYOUT_ARCHS
 from ...core.visualize import COLOR_BLIND_SAFE, COLORMAPS, colormap_names
 from ...core.params import Params
@@ -255,9 +256,10 @@ class ParameterEditor(QWidget):
                 w = _combo([(c, (f.choice_labels or {}).get(c, c)) for c in f.choices], f.tip)
             elif f.kind is int:
                 w = QSpinBox()
-                w.setRange(0 if f.optional else int(f.lo), int(f.hi))
-                if f.optional:
-                    w.setSpecialValueText("Auto")
+                special = f.optional or f.auto  # the lowest value means "automatic" / "until converged"
+                w.setRange(int(f.lo) - 1 if special else int(f.lo), int(f.hi))
+                if special:
+                    w.setSpecialValueText("Auto" if f.optional else "auto (until converged)")
             else:
                 w = QDoubleSpinBox()
                 w.setRange(f.lo * scale, f.hi * scale)
@@ -290,13 +292,17 @@ class ParameterEditor(QWidget):
         w = self.fields[name]
         if isinstance(w, QComboBox):
             _select(w, value)
+        elif value is None or value == schema.AUTO or (name == "batch_size" and value == 0):
+            w.setValue(w.minimum())
         else:
-            w.setValue((0 if value is None else value) * PRESENT.get(name, (1.0,))[0])
+            w.setValue(value * PRESENT.get(name, (1.0,))[0])
 
     def _get_field(self, name: str):
-        w = self.fields[name]
+        w, f = self.fields[name], schema.BY_NAME[name]
         if isinstance(w, QComboBox):
             return w.currentData()
+        if isinstance(w, QSpinBox) and w.value() == w.minimum() and (f.optional or f.auto):
+            return 0 if f.optional else schema.AUTO
         scale = PRESENT.get(name, (1.0,))[0]
         return w.value() if scale == 1.0 else round(w.value() / scale, 6)
 
@@ -382,8 +388,9 @@ class ParameterEditor(QWidget):
         p = self._params
         if kind == MODEL_TORCHVISION:
             model, weights = self.arch_combo.currentText().strip() or "resnet50", self.weights_edit.text().strip()
-        elif kind == MODEL_FILE:
-            model, weights = self.file_edit.text().strip() or p.model, ""
+        elif kind == MODEL_FILE:  # also timm:NAME, hf:ORG/NAME and model folders: keep their weights
+            model = self.file_edit.text().strip() or p.model
+            weights = p.weights if model == p.model else ""
         else:
             model, weights = kind, ""
         target = self.target_combo.currentData()
@@ -487,6 +494,17 @@ class ParameterEditor(QWidget):
         self._emit()
 
     # ------------------------------------------------------------------ from the window
+    def set_method_refusals(self, refusals: dict[str, str]) -> None:
+        """Disable the methods the loaded model cannot run, with the one-line reason as the item's tooltip."""
+        items = self.method_combo.model()
+        for i in range(self.method_combo.count()):
+            method = self.method_combo.itemData(i)
+            item = items.item(i) if hasattr(items, "item") else None
+            if item is not None:
+                item.setEnabled(method not in refusals)
+            self.method_combo.setItemData(i, refusals.get(method, METHOD_LABELS.get(method, method)),
+                                          Qt.ItemDataRole.ToolTipRole)
+
     def set_labels(self, labels: tuple[str, ...] | list[str]) -> None:
         """The loaded model's class names (for the target list)."""
         self._labels = tuple(labels)
