@@ -425,6 +425,10 @@ class ParameterEditor(QWidget):
         aggregated = self.aggregation_combo.currentData() != "none"
         self.noise_spin.setEnabled(aggregated)
         self.n_spin.setEnabled(aggregated)
+        auto = self.n_spin.value() == self.n_spin.minimum()  # samples "auto": the tolerance and the cap apply
+        for name in ("tolerance", "max_samples"):
+            if name in self.fields:
+                self.fields[name].setEnabled(aggregated and auto)
         level = self.noise_spin.value() / 100.0
         if not aggregated:
             self.sigma_label.setText("σ = 0 (no noise)")
