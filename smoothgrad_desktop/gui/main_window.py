@@ -171,7 +171,7 @@ class MainWindow(QMainWindow):
             widget = {MAP: self.map_tab, "convergence": self.convergence_panel}.get(spec.kind) or tab
             self.tabs.setTabToolTip(self.tabs.addTab(widget, spec.title), spec.tip)
         self._sync_tabs()
-        self.tabs.currentChanged.connect(self._on_tab_changed)
+        self.tabs.currentChanged.connect(lambda _i: self.flow.auto_compute(self.current_tab_kind()))
         self.map_tab.message.connect(self._status)
         self.map_tab.error.connect(self.show_error)
         self.map_tab.pixel_clicked.connect(self.probe_pixel)
@@ -283,8 +283,7 @@ class MainWindow(QMainWindow):
           "Choose a model: what this machine has, the preprocessing it will apply", mb.addMenu("&Model"))
         h = mb.addMenu("&Help")
         a("&Guide", partial(open_guide, self, "index"), ["F1"], "What each panel shows, its formula, how to read it", h)
-        a("&About SmoothGrad Desktop", lambda: QMessageBox.about(self, "About SmoothGrad Desktop", docks.about_html(
-            self.model_info, self._log_file, self.settings.path)), [], "Versions and where the log file is", h)
+        a("&About SmoothGrad Desktop", self.about, [], "Versions and where the log file is", h)
 
     def _restore_window(self) -> None:
         geometry = self.settings.geometry()
@@ -414,10 +413,6 @@ class MainWindow(QMainWindow):
     def show_tab(self, kind: str) -> None:
         self.tabs.setCurrentIndex([s.kind for s in TABS].index(kind))
 
-    @Slot(int)
-    def _on_tab_changed(self, _index: int) -> None:
-        self.flow.auto_compute(self.current_tab_kind())
-
     @Slot(str)
     def _on_tab_options(self, kind: str) -> None:
         if self.current_tab_kind() == kind:
@@ -479,6 +474,10 @@ class MainWindow(QMainWindow):
         self.message_label.setText(f"<span style='color:#c0392b'>{html.escape(line)}</span>")
         self.message_label.setToolTip(line)
         self.statusBar().showMessage(line, 15000)
+
+    def about(self) -> None:
+        QMessageBox.about(self, "About SmoothGrad Desktop", docks.about_html(self.model_info, self._log_file,
+                                                                             self.settings.path))
 
     def _confirm_replace(self, paths: list[Path]) -> bool:  # a method: tests replace it
         return docks.confirm_replace(self, paths)

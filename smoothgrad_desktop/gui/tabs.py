@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
-from PySide6.QtCore import QSignalBlocker, Qt, Signal, Slot
+from PySide6.QtCore import QObject, QSignalBlocker, Qt, Signal, Slot
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, \
     QWidget
 
@@ -67,8 +67,9 @@ def parse_numbers(text: str, kind, lo, hi) -> list:
 # ---------------------------------------------------------------------------------------------- controls
 
 
-class Controls(QWidget):
-    """The extra controls of a tab (beside its Compute button); ``changed`` when the user edits them."""
+class Controls(QObject):
+    """The extra controls of a tab (beside its Compute button); ``changed`` when the user edits them. The widgets
+    go into the tab's control row; this object, owned by the tab, reads them."""
 
     changed = Signal()
 
@@ -441,6 +442,7 @@ class ExperimentTab(QWidget):
         self.kind = spec.kind
         self.panel = spec.panel()
         self.controls = spec.controls(self.panel) if spec.controls else Controls()
+        self.controls.setParent(self)
         self.button = QPushButton("Compute")
         self.button.setToolTip("Compute this figure for the current image and parameters (it is computed when you "
                                "open this tab and it is out of date, if that takes about a second or less).")
