@@ -4,8 +4,8 @@
                               [--switch-interval S] [--threads N] [--nice-worker N]
 
 It builds the real :class:`MainWindow` (offscreen by default), so the real controller, worker QThread and the real
-display path (``_on_partial`` -> ``_render_map`` -> pyqtgraph ``ImageItem.setImage`` + the overlay) run, and starts
-every run exactly as the Run action does (``window.run_action.trigger()``). A GUI-thread ``QTimer`` (5 ms,
+display path (the map job's ``partial`` -> ``MapTab._draw``, reported as ``_render_map`` -> pyqtgraph
+``ImageItem.setImage`` + the overlay) run, and starts every run exactly as the Run action does (``window.run_action.trigger()``). A GUI-thread ``QTimer`` (5 ms,
 ``PreciseTimer``) records ``time.perf_counter()`` at each tick; an event-loop gap is the time between consecutive
 ticks minus the interval.
 
@@ -310,8 +310,8 @@ class Bench:
             wk.started.connect(renice, direct)
         # bench-side wrappers (instance attributes; the worker signals stay connected to the real slots, which
         # call these through ``self``)
-        self.spans.wrap(w, "_render_map", keep=lambda a, k: {"final": bool(k.get("final")),
-                                                                  "image": w.panels.heatmap_view.image_item.image})
+        self.spans.wrap(w.map_tab, "_draw", "_render_map", keep=lambda a, k: {
+            "final": bool(k.get("final")), "image": w.panels.heatmap_view.image_item.image})
         self.spans.wrap(w.panels, "set_heatmap", "panels.set_heatmap (pyqtgraph setImage + span)")
         self.spans.wrap(w.panels, "set_overlay", "panels.set_overlay (pyqtgraph setImage)")
         self.spans.wrap(w.panels, "set_image", "panels.set_image")
@@ -319,9 +319,9 @@ class Bench:
         self.spans.wrap(w.classes, "set_predictions", "classes.set_predictions")
         self.spans.wrap(w.editor, "set_labels", "editor.set_labels")
         self.spans.wrap(w.editor, "set_input_range", "editor.set_input_range")
-        self.spans.wrap(w.difference_panel, "set_classes", "difference_panel.set_classes")
-        self.spans.wrap(w.difference_panel, "set_image", "difference_panel.set_image")
-        self.spans.wrap(w, "run_map", "run_map (submit)")
+        self.spans.wrap(w.panel("difference"), "set_classes", "difference_panel.set_classes")
+        self.spans.wrap(w.panel("difference"), "set_image", "difference_panel.set_image")
+        self.spans.wrap(w.flow, "run_map", "run_map (submit)")
         w.bench_state = state
         w.bench_emitted = emitted
         w.show()
@@ -337,7 +337,7 @@ class Bench:
         profiling(self.app, True)
         probe.start()
         t0 = time.perf_counter()
-        w.load_model()
+        w.flow.load_model()
         ok = wait_for(self.app, lambda: w.bench_state["finished"] or w.bench_state["failed"], timeout_s)
         t1 = time.perf_counter()
         samples = probe.stop()

@@ -98,12 +98,13 @@ def save(window, path: Path) -> Path:
 
 def show_tab(window, kind: str) -> None:
     """Show a tab and wait for its figure (experiment tabs compute when shown)."""
-    from smoothgrad_desktop.gui.main_window import EXPERIMENTS
+    from smoothgrad_desktop.gui.tabs import COMPUTED
 
-    if kind in EXPERIMENTS and (window.is_stale(kind) or kind not in window.outcomes):
+    if kind in COMPUTED and (window.is_stale(kind) or kind not in window.outcomes):
         window.show_tab(kind)
-        if window.controller.busy(kind) or window.is_stale(kind):
-            wait_for(window.experiment_finished, lambda k, _o: k == kind, 300)
+        if not window.controller.busy(kind) and window.is_stale(kind):  # above the cost gate: press Compute
+            window.flow.compute(kind)
+        wait_for(window.experiment_finished, lambda k, _o: k == kind, 300)
     else:
         window.show_tab(kind)
 
@@ -116,11 +117,11 @@ def difference_4_vs_5(window) -> None:
         raise RuntimeError(f"cannot open {PAIR}")
     wait_for(window.run_finished, timeout_s=120)
     show_tab(window, "difference")
-    labels = list(window.state.labels)
+    labels = list(window.state.image.labels)
     c1, c2 = labels.index("4"), labels.index("5")
-    if window.difference_panel.classes() != (c1, c2):
-        window.difference_panel.set_classes(labels, c1, c2)
-        window.compute_experiment("difference")
+    if window.panel("difference").classes() != (c1, c2):
+        window.panel("difference").set_classes(labels, c1, c2)
+        window.flow.compute("difference")
         wait_for(window.experiment_finished, lambda k, _o: k == "difference", 300)
 
 
@@ -130,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--all", dest="all_dir", default=None)
     ap.add_argument("--size", default="1600x1000")
     ap.add_argument("--no-docs", action="store_true")
+    ap.add_argument("--suffix", default="", help="added to the docs file names (screenshot-main-1280x800.png)")
     args = ap.parse_args(argv)
     w, h = (int(v) for v in args.size.lower().split("x"))
 
@@ -150,14 +152,14 @@ def main(argv: list[str] | None = None) -> int:
         wait_for(window.run_finished, timeout_s=120)
         docs = None if args.no_docs else Path(args.docs)
         if docs is not None:
-            save(window, docs / "screenshot-main.png")
+            save(window, docs / f"screenshot-main{args.suffix}.png")
             show_tab(window, "grid")
-            save(window, docs / "screenshot-grid.png")
+            save(window, docs / f"screenshot-grid{args.suffix}.png")
             show_tab(window, "evaluate")
-            window.faithfulness_panel.set_step(10)
-            save(window, docs / "screenshot-faithfulness.png")
+            window.panel("evaluate").set_step(10)
+            save(window, docs / f"screenshot-faithfulness{args.suffix}.png")
             show_tab(window, "sanity")
-            save(window, docs / "screenshot-sanity.png")
+            save(window, docs / f"screenshot-sanity{args.suffix}.png")
         if args.all_dir:
             out = Path(args.all_dir)
             for kind in TABS:
@@ -165,9 +167,9 @@ def main(argv: list[str] | None = None) -> int:
                 save(window, out / f"{kind}.png")
             # the σ/n grid with "Shared colour scale" off (each cell on its own percentile, as in the paper)
             show_tab(window, "grid")
-            window.scale_checks["grid"].setChecked(False)
+            window.exp_tabs["grid"].scale_check.setChecked(False)
             save(window, out / "grid-per-cell.png")
-            window.scale_checks["grid"].setChecked(True)
+            window.exp_tabs["grid"].scale_check.setChecked(True)
             # the pixel probe of the map's strongest pixel (the dock shows the histogram of its samples)
             show_tab(window, "map")
             values = window.panels.heatmap_view.image_item.image
@@ -181,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         if docs is not None or args.all_dir:
             difference_4_vs_5(window)
             if docs is not None:
-                save(window, docs / "screenshot-difference.png")
+                save(window, docs / f"screenshot-difference{args.suffix}.png")
             if args.all_dir:
                 save(window, Path(args.all_dir) / "difference-pair_00_4_5.png")
                 show_tab(window, "map")

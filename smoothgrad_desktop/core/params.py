@@ -3,7 +3,8 @@
 Parameters fall into three groups, and a change in each group costs something different:
 
 * **model** (``model``, ``weights``, ``device``, ``transform_input``): reload the model, then recompute;
-* **compute** (method, aggregation, noise level, n, IG steps, seed, target, batch size): recompute;
+* **compute** (the fields of :mod:`.schema` — method, aggregation, noise level, n, IG steps and quadrature, seed,
+  batch size, precision — and the target): recompute;
 * **display** (view, percentile, clip mode, multiply-by-input, colour maps, opacity, shared colour scale, what
   the Map tab shows): re-render only, never recompute.
 """
@@ -15,12 +16,13 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from . import schema
-from .methods import METHODS
-from .smoothing import AGGREGATIONS, DEFAULT_NOISE_LEVEL, DEFAULT_SAMPLES, DEFAULT_STEPS, SmoothingConfig
+from .smoothing import DEFAULT_NOISE_LEVEL, DEFAULT_SAMPLES, DEFAULT_STEPS, SmoothingConfig
 from .visualize import CLIP_MODES, DEFAULT_DIVERGING, DEFAULT_SEQUENTIAL, VIEWS, colormap_names
 
 MODEL_FIELDS = ("model", "weights", "device", "transform_input")
-COMPUTE_FIELDS = ("method", "aggregation", "noise_level", "n_samples", "steps", "seed", "target", "batch_size")
+COMPUTE_FIELDS = (*(f.name for f in schema.FIELDS), "target")
+"""Every field of the parameter schema (:mod:`.schema`: method, aggregation, noise level, n, IG steps and
+quadrature, seed, batch size, precision) and the target class."""
 DISPLAY_FIELDS = ("view", "percentile", "multiply_by_input", "cmap_absolute", "cmap_signed", "opacity", "shared_scale",
                   "clip_mode", "show")
 SHOW_CHOICES = ("map", "standard-error", "snr")
@@ -41,13 +43,22 @@ class Params:
     method: str = "gradient"
     aggregation: str = "smoothgrad"
     noise_level: float = DEFAULT_NOISE_LEVEL
-    n_samples: int = DEFAULT_SAMPLES
+    n_samples: int | str = DEFAULT_SAMPLES
+    """A count, or ``"auto"``: sample until converged (schema ``n_samples``)."""
     steps: int = DEFAULT_STEPS
     seed: int = 0
     target: int | None = None
     """``None``: the predicted class."""
     batch_size: int = 0
     """0: automatic."""
+    tolerance: float = schema.BY_NAME["tolerance"].default
+    """Samples ``auto`` only: stop when the map's relative standard error is at most this (schema ``tolerance``)."""
+    max_samples: int = schema.BY_NAME["max_samples"].default
+    """Samples ``auto`` only: the cap on samples (schema ``max_samples``)."""
+    quadrature: str = "gauss-legendre"
+    """Integrated Gradients only: the rule that places and weighs the path points (schema ``quadrature``)."""
+    precision: str = "fp32"
+    """``fp32``, or ``bf16`` kept only when it passes the fidelity check (schema ``precision``)."""
     view: str = "absolute"
     percentile: float = 99.0
     multiply_by_input: bool = False
@@ -70,9 +81,8 @@ class Params:
         return self.cmap_absolute if self.view == "absolute" else self.cmap_signed
 
     def config(self) -> SmoothingConfig:
-        return SmoothingConfig(method=self.method, aggregation=self.aggregation, noise_level=self.noise_level,
-                               n_samples=self.n_samples, steps=self.steps, seed=self.seed,
-                               batch_size=self.batch_size or None)
+        values = {f.name: getattr(self, f.name) for f in schema.FIELDS}
+        return SmoothingConfig(**{**values, "batch_size": self.batch_size or None})
 
     def model_key(self) -> tuple:
         return tuple(getattr(self, f) for f in MODEL_FIELDS)
@@ -164,10 +174,8 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
         if name == "device" and not value:
             return None
         return value
-    if name == "method":
-        return value if value in METHODS else None
-    if name == "aggregation":
-        return value if value in AGGREGATIONS else None
+    if name in schema.BY_NAME and name != "batch_size":  # every schema field: its own bounds and choices
+        return schema.coerce(name, value)
     if name == "view":
         return value if value in VIEWS else None
     if name == "clip_mode":
@@ -176,8 +184,6 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
         return value if value in SHOW_CHOICES else None
     if name == "cmap_absolute" or name == "cmap_signed":
         return value if isinstance(value, str) and value in colormap_names() else None
-    if name in ("noise_level", "n_samples", "steps", "seed"):
-        return schema.coerce(name, value)
     if name == "percentile":
         number = _as_float(value, 0.0, 100.0)
         return number if number is not None and number > 0 else None

@@ -56,7 +56,7 @@ def params_from_session(session: Session, base: Params) -> Params:
         "transform_input": base.transform_input if session.transform_input is None else session.transform_input,
         "method": cfg.method, "aggregation": cfg.aggregation, "noise_level": cfg.noise_level,
         "n_samples": cfg.n_samples, "steps": cfg.steps, "seed": cfg.seed, "target": target,
-        "batch_size": cfg.batch_size or 0,
+        "batch_size": cfg.batch_size or 0, "quadrature": cfg.quadrature, "precision": cfg.precision,
     })
     shown = (session.display or {}).get("params")
     if isinstance(shown, dict):

@@ -193,7 +193,7 @@ def run_gui(argv: list[str], *, exit_process: bool | None = None) -> int:
     from .main_window import MainWindow  # after QApplication: pyqtgraph reads the palette
 
     files = [a for a in app.arguments()[1:] if not a.startswith("-")]
-    window = MainWindow(files=files or None, log_file=log_file_path())
+    window = MainWindow(files=files or None, log_file=log_file_path(), close_wait_ms=SHUTDOWN_WAIT_MS)
     sink = _MessageSink(window)
     relay.message.connect(sink.show)
 
@@ -203,7 +203,6 @@ def run_gui(argv: list[str], *, exit_process: bool | None = None) -> int:
     tick.start(250)
     tick.timeout.connect(lambda: None)
 
-    window.close_wait_ms = SHUTDOWN_WAIT_MS  # closeEvent waits this long; then the process exits without it
     window.show()
     code = app.exec()
     tick.stop()

@@ -59,6 +59,11 @@ class JobHandle(QObject):
     def cancel(self) -> None:
         self.job.cancel.set()
 
+    def end(self) -> bool:
+        """Mark the job ended; False when it had ended already."""
+        ended, self.done = self.done, True
+        return not ended
+
 
 class RunController(QObject):
     """See the module docstring."""
@@ -185,9 +190,8 @@ class RunController(QObject):
 
     def _end(self, job_id: int) -> JobHandle | None:
         h = self._handles.pop(job_id, None)
-        if h is None or h.done:
+        if h is None or not h.end():
             return None
-        h.done = True
         if self._latest.get(h.kind) is h and h.job.cancelled():
             self._latest.pop(h.kind, None)
         return h
@@ -235,37 +239,40 @@ class RunController(QObject):
         if h is not None:
             h.yielded.emit("strip_entry", (i, label, result, error))
 
-    @Slot(int, str, object)
-    def _on_finished(self, job_id: int, kind: str, outcome: object) -> None:
+    def _settle(self, job_id: int) -> JobHandle | None:
+        """The handle of a job that ended with a result or an error, if it is still wanted; a superseded one gets
+        ``cancelled`` instead (and None comes back)."""
         superseded = self._live(job_id) is None
         h = self._end(job_id)
+        if h is not None and superseded:
+            h.cancelled.emit()
+            self.activity.emit(h)
+            return None
+        return h
+
+    @Slot(int, str, object)
+    def _on_finished(self, job_id: int, kind: str, outcome: object) -> None:
+        h = self._settle(job_id)
         if h is None:
             return
-        if superseded:
-            h.cancelled.emit()
-        else:
-            if kind == "load":
-                self.loaded_key, self.loading_key, self.failed_key = h.params.model_key(), None, None
-                self.seconds_per_evaluation = None  # measured again by the next map of this model
-            elif kind == "explain":
-                r = outcome.explanation.result
-                self.seconds_per_evaluation = outcome.row_seconds or (
-                    r.seconds / r.evaluations if r.evaluations > 0 and r.seconds > 0 else None)
-            h.finished.emit(outcome)
+        if kind == "load":
+            self.loaded_key, self.loading_key, self.failed_key = h.params.model_key(), None, None
+            self.seconds_per_evaluation = None  # measured again by the next map of this model
+        elif kind == "explain":
+            r = outcome.explanation.result
+            self.seconds_per_evaluation = outcome.row_seconds or (
+                r.seconds / r.evaluations if r.evaluations > 0 and r.seconds > 0 else None)
+        h.finished.emit(outcome)
         self.activity.emit(h)
 
     @Slot(int, str, str)
     def _on_failed(self, job_id: int, kind: str, message: str) -> None:
-        superseded = self._live(job_id) is None
-        h = self._end(job_id)
+        h = self._settle(job_id)
         if h is None:
             return
-        if superseded:
-            h.cancelled.emit()
-        else:
-            if kind == "load":
-                self.failed_key, self.loading_key = h.params.model_key(), None
-            h.failed.emit(message)
+        if kind == "load":
+            self.failed_key, self.loading_key = h.params.model_key(), None
+        h.failed.emit(message)
         self.activity.emit(h)
 
     @Slot(int, str)

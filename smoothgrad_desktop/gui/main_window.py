@@ -1,11 +1,8 @@
 """The main window: composes the docks, the tabs, the menus, the dialogs and drag-and-drop; owns no state.
 
-Left dock: image list + parameter editor; centre: one tab per :class:`~.tabs.TabSpec` above a progress bar with
-Cancel; right dock: top-k classes + run history, and the pixel probe; status bar: device, model, last run time.
-
-State lives in :class:`~.state.AppState` (parameters, image, results with the parameters that made them, model,
-locked scale); jobs go through :class:`~.controller.RunController`, one :class:`~.controller.JobHandle` each.
-A tab computes when opened only if its estimate is about a second or less, else it waits for its Compute button.
+Left dock: images + parameter editor; centre: one tab per :class:`~.tabs.TabSpec`, progress bar, Cancel; right
+dock: top classes, run history, pixel probe. State: :class:`~.state.AppState`; jobs: :class:`~.controller.RunController`
+(one :class:`~.controller.JobHandle` each), decided by :class:`~.run_flow.RunFlow`.
 """
 
 from __future__ import annotations
@@ -63,7 +60,8 @@ class MainWindow(QMainWindow):
 
     def __init__(self, settings: AppSettings | None = None, *, params: Params | None = None,
                  files: list[str] | None = None, autostart: bool = True, samples: bool = True,
-                 log_file: Path | None = None, parent: QWidget | None = None) -> None:
+                 log_file: Path | None = None, close_wait_ms: int | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.settings = settings or AppSettings()
         params = params if params is not None else self.settings.params()
@@ -71,6 +69,7 @@ class MainWindow(QMainWindow):
         if startup_code is not None:  # a program is loaded only when chosen (or confirmed) in this run
             params = replace(params, model="default", weights="")
         self._log_file = log_file
+        self.close_wait_ms = close_wait_ms if close_wait_ms is not None else MainWindow.close_wait_ms
         self._closing = False
         self._worker_stopped = True
         self.setWindowTitle(APP_TITLE)
@@ -172,7 +171,7 @@ class MainWindow(QMainWindow):
             widget = {MAP: self.map_tab, "convergence": self.convergence_panel}.get(spec.kind) or tab
             self.tabs.setTabToolTip(self.tabs.addTab(widget, spec.title), spec.tip)
         self._sync_tabs()
-        self.tabs.currentChanged.connect(self._on_tab_changed)
+        self.tabs.currentChanged.connect(lambda _i: self.flow.auto_compute(self.current_tab_kind()))
         self.map_tab.message.connect(self._status)
         self.map_tab.error.connect(self.show_error)
         self.map_tab.pixel_clicked.connect(self.probe_pixel)
@@ -204,6 +203,7 @@ class MainWindow(QMainWindow):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(self.editor.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width())
         left = QSplitter(Qt.Orientation.Vertical)
         left.addWidget(self.image_view)
         left.addWidget(scroll)
@@ -279,12 +279,11 @@ class MainWindow(QMainWindow):
         v.addAction(self.probe_dock.toggleViewAction())
         a("Reset to &defaults", self.reset_to_defaults, [], "Reset every parameter and the window layout to the "
           "defaults", v)
-        a("&Choose…", lambda: open_model_chooser(self, self.params, self.apply_model_choice), ["Ctrl+M"], "Choose a model: what this machine has, the preprocessing it "
-          "will apply", mb.addMenu("&Model"))
+        a("&Choose…", lambda: open_model_chooser(self, self.params, self.apply_model_choice), ["Ctrl+M"],
+          "Choose a model: what this machine has, the preprocessing it will apply", mb.addMenu("&Model"))
         h = mb.addMenu("&Help")
         a("&Guide", partial(open_guide, self, "index"), ["F1"], "What each panel shows, its formula, how to read it", h)
-        a("&About SmoothGrad Desktop", lambda: QMessageBox.about(self, "About SmoothGrad Desktop", docks.about_html(
-            self.model_info, self._log_file, self.settings.path)), [], "Versions and where the log file is", h)
+        a("&About SmoothGrad Desktop", self.about, [], "Versions and where the log file is", h)
 
     def _restore_window(self) -> None:
         geometry = self.settings.geometry()
@@ -414,10 +413,6 @@ class MainWindow(QMainWindow):
     def show_tab(self, kind: str) -> None:
         self.tabs.setCurrentIndex([s.kind for s in TABS].index(kind))
 
-    @Slot(int)
-    def _on_tab_changed(self, _index: int) -> None:
-        self.flow.auto_compute(self.current_tab_kind())
-
     @Slot(str)
     def _on_tab_options(self, kind: str) -> None:
         if self.current_tab_kind() == kind:
@@ -480,7 +475,11 @@ class MainWindow(QMainWindow):
         self.message_label.setToolTip(line)
         self.statusBar().showMessage(line, 15000)
 
-    def _confirm_replace(self, paths: list[Path]) -> bool:
+    def about(self) -> None:
+        QMessageBox.about(self, "About SmoothGrad Desktop", docks.about_html(self.model_info, self._log_file,
+                                                                             self.settings.path))
+
+    def _confirm_replace(self, paths: list[Path]) -> bool:  # a method: tests replace it
         return docks.confirm_replace(self, paths)
 
     # ================================================================== export, sessions (export.py, sessions.py)

@@ -54,6 +54,7 @@ class RunFlow(QObject):
         self.classes, self.runs, self.images, self.editor = classes, runs, images, editor
         self.entry, self.tab = entry, tab
         self.closing = False
+        self.model_error = False  # the message line shows a model that failed to load
         self.progress = QProgressBar()
         self.progress.setRange(0, 1)
         self.progress.setFormat("idle")
@@ -160,6 +161,9 @@ class RunFlow(QObject):
         if self.controller.model_wanted(self.state.params):
             self.load_model()
             return
+        if self.model_error and self.state.params.model_key() == self.controller.loaded_key:
+            self.model_error = False  # back to the model that is loaded: its message is no longer true
+            self.clear_error.emit()
         shown = self.state.result(MAP)
         if shown is None or shown.key != self.key(MAP):
             self.run_map()
@@ -280,6 +284,7 @@ class RunFlow(QObject):
         self.model_label.setToolTip("; ".join((info.name, info.kind, *info.notes)))
         self.editor.set_labels(info.labels)
         self.editor.set_method_refusals(dict(info.method_refusals))
+        self.model_error = False
         self.clear_error.emit()  # a message about an earlier model is no longer true
         self.status.emit(f"Loaded {info.name} on {info.device} in {info.seconds:.2f} s", 5000)
         self.model_ready.emit(info)
@@ -289,6 +294,7 @@ class RunFlow(QObject):
     @Slot(str)
     def _model_failed(self, message: str) -> None:
         info = self.state.model_info
+        self.model_error = True
         self.error.emit(f"model: {message}" + (f"; still using {info.name}" if info else ""))
         self.model_label.setText(f"model: {info.name if info else 'none'}")
         self.job_failed.emit("load", message)

@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
-from PySide6.QtCore import QSignalBlocker, Qt, Signal, Slot
+from PySide6.QtCore import QObject, QSignalBlocker, Qt, Signal, Slot
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, \
     QWidget
 
 from ..core import experiments as ex
+from ..core import schema
 from ..core.methods import evaluations_per_sample
 from ..core.trust_data import COMPARE_CHOICES, method_label
 from ..core import display
@@ -66,8 +67,9 @@ def parse_numbers(text: str, kind, lo, hi) -> list:
 # ---------------------------------------------------------------------------------------------- controls
 
 
-class Controls(QWidget):
-    """The extra controls of a tab (beside its Compute button); ``changed`` when the user edits them."""
+class Controls(QObject):
+    """The extra controls of a tab (beside its Compute button); ``changed`` when the user edits them. The widgets
+    go into the tab's control row; this object, owned by the tab, reads them."""
 
     changed = Signal()
 
@@ -310,8 +312,13 @@ def _summary_sanity(o) -> str:
 # ---------------------------------------------------------------------------------------------- costs
 
 
+def _n(p: Params) -> int:
+    """Samples a run of ``p`` draws at most (``auto``: up to its cap)."""
+    return p.max_samples if p.n_samples == schema.AUTO else int(p.n_samples)
+
+
 def _samples(p: Params) -> int:
-    return 1 if p.aggregation == "none" else p.n_samples
+    return 1 if p.aggregation == "none" else _n(p)
 
 
 def _per(p: Params, method: str | None = None) -> int:
@@ -323,7 +330,7 @@ def _cost_grid(p: Params, o: dict) -> int:
 
 
 def _cost_strip(p: Params, _o: dict) -> int:
-    return sum((p.n_samples if agg == "smoothgrad" else 1) * _per(p, m) for _l, m, agg in ex.STRIP)
+    return sum((_n(p) if agg == "smoothgrad" else 1) * _per(p, m) for _l, m, agg in ex.STRIP)
 
 
 def _cost_difference(p: Params, _o: dict) -> int:
@@ -331,7 +338,7 @@ def _cost_difference(p: Params, _o: dict) -> int:
 
 
 def _cost_noise(p: Params, _o: dict) -> int:
-    return 2 * (1 + p.n_samples)
+    return 2 * (1 + _n(p))
 
 
 def _cost_fluctuation(_p: Params, o: dict) -> int:

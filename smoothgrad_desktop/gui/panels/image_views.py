@@ -150,6 +150,7 @@ class MapView(QtWidgets.QWidget):
         self._span: float | None = None
         self._view: str | None = None
         self._geometry_key: tuple | None = None
+        self._hover: tuple[int, int] | None = None  # the pixel under the cursor at the last mouse move
         self._glw.scene().sigMouseMoved.connect(self._on_mouse_moved)
 
     # -- properties --------------------------------------------------------------------------------------------
@@ -199,6 +200,7 @@ class MapView(QtWidgets.QWidget):
         if self._cbar is not None:
             self._cbar.setVisible(False)
         self._place(data.shape, rect)
+        self._refresh_readout()
 
     def set_map(
         self,
@@ -223,6 +225,12 @@ class MapView(QtWidgets.QWidget):
             _pg.set_bar_ticks(self._cbar, *levels)
             self._cbar.setVisible(True)
         self._place(data.shape, rect)
+        self._refresh_readout()
+
+    def _refresh_readout(self) -> None:
+        """New content: the readout shows the value now under the cursor (or nothing), never the old one."""
+        if self._hover is not None:
+            self._readout.setText(self.readout(*self._hover) or "")
 
     def attach_color_bar(self, cbar: pg.ColorBarItem | None) -> None:
         """Drive ``cbar`` (e.g. ``ColorBarColumn.color_bar``) from :meth:`set_map` instead of an own bar."""
@@ -291,6 +299,7 @@ class MapView(QtWidgets.QWidget):
         px = _pg.item_pixel(self._img, scene_pos)
         if px is None:
             return
+        self._hover = (int(px[0]), int(px[1]))
         text = self.readout(*px)
         if text is None:
             return

@@ -16,11 +16,11 @@ from PySide6.QtWidgets import (
 )
 
 from ...core.devices import available_devices
-from ...core.methods import METHOD_LABELS, METHODS
+from ...core import schema
+from ...core.methods import METHOD_LABELS
 from ...core.models import EMBEDDED_SPECS, LAYOUT_ARCHS
-from ...core.smoothing import AGGREGATION_LABELS, AGGREGATIONS
 from ...core.visualize import COLOR_BLIND_SAFE, COLORMAPS, colormap_names
-from ...core.params import MAX_BATCH, MAX_SAMPLES, MAX_SEED, MAX_STEPS, Params
+from ...core.params import Params
 
 MODEL_TORCHVISION = "@torchvision"
 MODEL_FILE = "@file"
@@ -38,6 +38,11 @@ MODEL_CHOICE_TIPS = {
     MODEL_FILE: "A TorchScript (.pt/.ts) or torch.export (.pt2) model file.",
 }
 COLOR_BLIND_SAFE_NAMES = {"viridis", "CET-CBL2", COLOR_BLIND_SAFE}
+PRESENT = {"noise_level": (100.0, " %", 1)}
+"""How a schema field is shown when not as it is stored: (scale, suffix, decimals); the noise level in %."""
+MNEMONIC = {"method": "Me&thod", "aggregation": "&Aggregation", "noise_level": "&Noise level",
+            "n_samples": "Samples &n", "seed": "&Seed", "batch_size": "&Batch size"}
+"""Labels with keyboard mnemonics (Alt+letter); the other fields use the schema's label."""
 
 TIPS = {
     "model": "Which network to explain. The embedded MNIST CNN ships with the app; its twin was trained with noisy "
@@ -54,16 +59,6 @@ TIPS = {
                        "which; the auxiliary heads follow the file.",
     "file": "A TorchScript (.pt/.ts) or torch.export (.pt2) model file. Such files contain code: only open files "
             "you trust.",
-    "method": "The map that is averaged: the plain gradient of the class score, gradient × input, Integrated "
-              "Gradients (path integral from a black image) or Guided Backprop.",
-    "aggregation": "How the maps of the noisy copies are combined: SmoothGrad averages them (the paper's method), "
-                   "SmoothGrad² averages their squares, VarGrad takes their variance, None uses one noise-free map.",
-    "noise": "How much Gaussian noise is added to each copy, as a percentage of the input's value range "
-             "(max − min). The absolute σ is shown next to it. The paper recommends 10–20 %.",
-    "n": "How many noisy copies are averaged. More copies give a smoother, steadier map; little changes past 50.",
-    "steps": "Integrated Gradients only: how many points along the path from the black image to the input are "
-             "evaluated. More steps are more accurate and slower.",
-    "seed": "Fixes the random noise, so the same seed gives the same map again.",
     "target": "The class the map explains. 'Predicted' follows the model's top class; click a row of the class "
               "table to pick another.",
     "view": "Absolute: how much each pixel matters, whatever the sign (sum of |values| over colour channels). "
@@ -85,8 +80,6 @@ TIPS = {
                    "negative values go different ways). CET-CBD1 is colour-blind safe.",
     "opacity": "How strongly the map is painted over the image in the overlay panel.",
     "device": "Where the computation runs: auto picks a CUDA GPU, then Apple MPS, then the CPU.",
-    "batch": "How many noisy copies go through the network at once. Auto chooses from the memory and the speed "
-             "measured so far; the result does not depend on it, only the speed does.",
     "reset": "Put every parameter back to its default value.",
 }
 
@@ -169,48 +162,7 @@ class ParameterEditor(QWidget):
         self._file_row_label = self._label("Model file", self.file_edit, TIPS["file"])
         form.addRow(self._file_row_label, self._file_row)
 
-        self.method_combo = _combo([(m, METHOD_LABELS.get(m, m)) for m in METHODS], TIPS["method"])
-        form.addRow(self._label("Me&thod", self.method_combo, TIPS["method"]), self.method_combo)
-
-        self.aggregation_combo = _combo([(a, AGGREGATION_LABELS.get(a, a)) for a in AGGREGATIONS],
-                                        TIPS["aggregation"])
-        form.addRow(self._label("&Aggregation", self.aggregation_combo, TIPS["aggregation"]), self.aggregation_combo)
-
-        self.noise_spin = QDoubleSpinBox()
-        self.noise_spin.setRange(0.0, 100.0)
-        self.noise_spin.setDecimals(1)
-        self.noise_spin.setSingleStep(1.0)
-        self.noise_spin.setSuffix(" %")
-        self.noise_spin.setToolTip(TIPS["noise"])
-        self.noise_spin.setKeyboardTracking(False)
-        self.sigma_label = QLabel()
-        self.sigma_label.setToolTip("The absolute standard deviation of the noise: level × (max(x) − min(x)) of the "
-                                    "model input.")
-        self.sigma_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        noise_row = QWidget()
-        nl = QHBoxLayout(noise_row)
-        nl.setContentsMargins(0, 0, 0, 0)
-        nl.addWidget(self.noise_spin, 1)
-        nl.addWidget(self.sigma_label, 1)
-        form.addRow(self._label("&Noise level", self.noise_spin, TIPS["noise"]), noise_row)
-
-        self.n_spin = QSpinBox()
-        self.n_spin.setRange(1, MAX_SAMPLES)
-        self.n_spin.setToolTip(TIPS["n"])
-        self.n_spin.setKeyboardTracking(False)
-        form.addRow(self._label("Samples &n", self.n_spin, TIPS["n"]), self.n_spin)
-
-        self.steps_spin = QSpinBox()
-        self.steps_spin.setRange(1, MAX_STEPS)
-        self.steps_spin.setToolTip(TIPS["steps"])
-        self.steps_spin.setKeyboardTracking(False)
-        form.addRow(self._label("IG steps", self.steps_spin, TIPS["steps"]), self.steps_spin)
-
-        self.seed_spin = QSpinBox()
-        self.seed_spin.setRange(0, MAX_SEED)
-        self.seed_spin.setToolTip(TIPS["seed"])
-        self.seed_spin.setKeyboardTracking(False)
-        form.addRow(self._label("&Seed", self.seed_spin, TIPS["seed"]), self.seed_spin)
+        self._compute_rows(form)
 
         self.target_combo = QComboBox()
         self.target_combo.setToolTip(TIPS["target"])
@@ -264,13 +216,6 @@ class ParameterEditor(QWidget):
         self.device_combo = _combo([("auto", "auto")] + [(d, d) for d in available_devices()], TIPS["device"])
         form.addRow(self._label("&Device", self.device_combo, TIPS["device"]), self.device_combo)
 
-        self.batch_spin = QSpinBox()
-        self.batch_spin.setRange(0, MAX_BATCH)
-        self.batch_spin.setSpecialValueText("Auto")
-        self.batch_spin.setToolTip(TIPS["batch"])
-        self.batch_spin.setKeyboardTracking(False)
-        form.addRow(self._label("&Batch size", self.batch_spin, TIPS["batch"]), self.batch_spin)
-
         self.reset_button = QPushButton("Reset to defaults")
         self.reset_button.setToolTip(TIPS["reset"])
 
@@ -291,15 +236,75 @@ class ParameterEditor(QWidget):
         self.file_edit.returnPressed.connect(self._choose_file)
         self.weights_button.clicked.connect(self._browse_weights)
         self.file_button.clicked.connect(self._browse_model_file)
-        for box in (self.method_combo, self.aggregation_combo, self.target_combo, self.view_combo, self.clip_combo,
-                    self.cmap_abs_combo, self.cmap_signed_combo, self.device_combo):
+        for box in (self.target_combo, self.view_combo, self.clip_combo, self.cmap_abs_combo, self.cmap_signed_combo,
+                    self.device_combo):
             box.currentIndexChanged.connect(self._emit)
-        for spin in (self.noise_spin, self.n_spin, self.steps_spin, self.seed_spin, self.percentile_spin,
-                     self.batch_spin):
-            spin.valueChanged.connect(self._emit)
+        self.percentile_spin.valueChanged.connect(self._emit)
+        for w in self.fields.values():
+            (w.currentIndexChanged if isinstance(w, QComboBox) else w.valueChanged).connect(self._emit)
         self.mbi_check.toggled.connect(self._emit)
         self.opacity_slider.valueChanged.connect(self._emit)
         self.reset_button.clicked.connect(self._on_reset)
+
+    def _compute_rows(self, form: QFormLayout) -> None:
+        """One row per field of the parameter schema (:mod:`...core.schema`), with its label, tooltip and bounds: a
+        field added to the schema (and to ``Params``) appears here without further code."""
+        self.fields: dict[str, QWidget] = {}
+        for f in schema.FIELDS:
+            scale, suffix, decimals = PRESENT.get(f.name, (1.0, "", 3))
+            if f.choices is not None:
+                w = _combo([(c, (f.choice_labels or {}).get(c, c)) for c in f.choices], f.tip)
+            elif f.kind is int:
+                w = QSpinBox()
+                special = f.optional or f.auto  # the lowest value means "automatic" / "until converged"
+                w.setRange(int(f.lo) - 1 if special else int(f.lo), int(f.hi))
+                if special:
+                    w.setSpecialValueText("Auto" if f.optional else "auto (until converged)")
+            else:
+                w = QDoubleSpinBox()
+                w.setRange(f.lo * scale, f.hi * scale)
+                w.setDecimals(decimals)
+                w.setSingleStep(1.0 if scale != 1.0 else 0.1)
+                w.setSuffix(suffix)
+            if not isinstance(w, QComboBox):
+                w.setKeyboardTracking(False)
+            w.setObjectName(f.name)
+            w.setToolTip(f.tip)
+            self.fields[f.name] = w
+            field: QWidget = w
+            if f.name == "noise_level":  # the absolute σ beside the level
+                self.sigma_label = QLabel()
+                self.sigma_label.setToolTip("The absolute standard deviation of the noise: level × (max(x) − min(x)) "
+                                            "of the model input.")
+                self.sigma_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+                field = QWidget()
+                row = QHBoxLayout(field)
+                row.setContentsMargins(0, 0, 0, 0)
+                row.addWidget(w, 1)
+                row.addWidget(self.sigma_label, 1)
+            form.addRow(self._label(MNEMONIC.get(f.name, f.label), w, f.tip), field)
+        get = self.fields.get
+        self.method_combo, self.aggregation_combo = get("method"), get("aggregation")
+        self.noise_spin, self.n_spin, self.steps_spin = get("noise_level"), get("n_samples"), get("steps")
+        self.seed_spin, self.batch_spin = get("seed"), get("batch_size")
+
+    def _set_field(self, name: str, value) -> None:
+        w = self.fields[name]
+        if isinstance(w, QComboBox):
+            _select(w, value)
+        elif value is None or value == schema.AUTO or (name == "batch_size" and value == 0):
+            w.setValue(w.minimum())
+        else:
+            w.setValue(value * PRESENT.get(name, (1.0,))[0])
+
+    def _get_field(self, name: str):
+        w, f = self.fields[name], schema.BY_NAME[name]
+        if isinstance(w, QComboBox):
+            return w.currentData()
+        if isinstance(w, QSpinBox) and w.value() == w.minimum() and (f.optional or f.auto):
+            return 0 if f.optional else schema.AUTO
+        scale = PRESENT.get(name, (1.0,))[0]
+        return w.value() if scale == 1.0 else round(w.value() / scale, 6)
 
     def _label(self, text: str, buddy: QWidget, tip: str) -> QLabel:
         label = QLabel(text)
@@ -361,12 +366,8 @@ class ParameterEditor(QWidget):
                 self.file_edit.setText(spec)
             self.transform_check.setChecked(params.transform_input)
             self._show_model_rows()
-            _select(self.method_combo, params.method)
-            _select(self.aggregation_combo, params.aggregation)
-            self.noise_spin.setValue(params.noise_level * 100.0)
-            self.n_spin.setValue(params.n_samples)
-            self.steps_spin.setValue(params.steps)
-            self.seed_spin.setValue(params.seed)
+            for name in self.fields:
+                self._set_field(name, getattr(params, name))
             self._fill_targets(params.target)
             _select(self.view_combo, params.view)
             self.percentile_spin.setValue(params.percentile)
@@ -378,7 +379,6 @@ class ParameterEditor(QWidget):
             if not _select(self.device_combo, params.device):
                 self.device_combo.addItem(params.device, params.device)
                 _select(self.device_combo, params.device)
-            self.batch_spin.setValue(params.batch_size)
             self._refresh_derived()
         finally:
             self._updating = False
@@ -397,11 +397,8 @@ class ParameterEditor(QWidget):
         return replace(
             p, model=model, weights=weights, device=self.device_combo.currentData() or "auto",
             transform_input=self.transform_check.isChecked(),
-            method=self.method_combo.currentData(), aggregation=self.aggregation_combo.currentData(),
-            noise_level=round(self.noise_spin.value() / 100.0, 6), n_samples=self.n_spin.value(),
-            steps=self.steps_spin.value(), seed=self.seed_spin.value(),
-            target=None if target is None or target < 0 else int(target),
-            batch_size=self.batch_spin.value(), view=self.view_combo.currentData(),
+            **{name: self._get_field(name) for name in self.fields},
+            target=None if target is None or target < 0 else int(target), view=self.view_combo.currentData(),
             percentile=self.percentile_spin.value(), clip_mode=self.clip_combo.currentData() or "percentile",
             multiply_by_input=self.mbi_check.isChecked(),
             cmap_absolute=self.cmap_abs_combo.currentData(), cmap_signed=self.cmap_signed_combo.currentData(),
@@ -421,10 +418,17 @@ class ParameterEditor(QWidget):
 
     def _refresh_derived(self) -> None:
         p = self._params
-        self.steps_spin.setEnabled(self.method_combo.currentData() == "integrated-gradients")
+        ig = self.method_combo.currentData() == "integrated-gradients"
+        self.steps_spin.setEnabled(ig)
+        if "quadrature" in self.fields:
+            self.fields["quadrature"].setEnabled(ig)
         aggregated = self.aggregation_combo.currentData() != "none"
         self.noise_spin.setEnabled(aggregated)
         self.n_spin.setEnabled(aggregated)
+        auto = self.n_spin.value() == self.n_spin.minimum()  # samples "auto": the tolerance and the cap apply
+        for name in ("tolerance", "max_samples"):
+            if name in self.fields:
+                self.fields[name].setEnabled(aggregated and auto)
         level = self.noise_spin.value() / 100.0
         if not aggregated:
             self.sigma_label.setText("σ = 0 (no noise)")

@@ -1,0 +1,269 @@
+"""The app's state in one place, as a user meets it: each test is one defect a new user could see (exports that
+differ from the screen or mix parameters, stale readouts and fields, a history click that restores half a run,
+a target carried to another model, a costly tab started by a glance, a noise level of 0 turned into 0.1, two
+forwards per map, device tensors and the model in the GUI thread)."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import fields, is_dataclass, replace
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import torch  # noqa: E402
+from PIL import Image  # noqa: E402
+from PySide6.QtCore import QPoint, QPointF  # noqa: E402
+from PySide6.QtWidgets import QLabel, QWidget  # noqa: E402
+
+from smoothgrad_desktop.core import visualize as vz  # noqa: E402
+from smoothgrad_desktop.core.models import LoadedModel  # noqa: E402
+
+from tests.gui_support import FAST, make_window  # noqa: E402,F401 - make_window is a fixture
+
+
+@pytest.fixture(autouse=True)
+def _tabs_compute_when_opened(request, monkeypatch):
+    """Every tab computes when opened, however slow this shared machine makes the estimate, except in the test of
+    the cost gate itself."""
+    try:
+        from smoothgrad_desktop.gui import tabs
+    except ImportError:  # an app without a cost gate computes every tab when it is opened
+        return
+    if "costly" not in request.node.name:
+        monkeypatch.setattr(tabs, "AUTO_SECONDS", float("inf"))
+
+
+def _show_combo(window):
+    return window.map_tab.show_combo if hasattr(window, "map_tab") else window.show_combo
+
+
+def _wait_kind(qtbot, window, kind, action, timeout=60_000):
+    with qtbot.waitSignal(window.experiment_finished, timeout=timeout,
+                          check_params_cb=lambda k, _o: k == kind) as blocker:
+        action()
+    return blocker.args[1]
+
+
+def _new_map(qtbot, window, params):
+    with qtbot.waitSignal(window.run_finished, timeout=30_000) as blocker:
+        window.set_params(params)
+    return blocker.args[0]
+
+
+# ------------------------------------------------------------------------------------------------ exports
+
+
+def test_the_exported_png_is_the_screen_with_its_clip_mode_and_locked_span(make_window, qtbot, tmp_path):
+    window = make_window()
+    window.set_params(replace(window.params, clip_mode="cumulative", percentile=90.0))  # display only: no rerun
+    view = window.panels.heatmap_view
+    for locked in (None, 0.5 * view.span):
+        if locked is not None:
+            window.set_locked_span(locked)
+        values, span = view.image_item.image, view.span
+        assert span == pytest.approx(locked if locked is not None
+                                     else vz.compute_span(values, "absolute", 90.0, mode="cumulative"))
+        out = tmp_path / f"{locked is not None}"
+        out.mkdir()
+        window.export_to(out / "run.png", "map")
+        with Image.open(out / "run.png") as im:
+            exported = np.asarray(im.convert("RGBA"))
+        screen = vz.colorize(vz.cap_with_span(values, "absolute", span), "absolute", window.params.cmap)
+        assert exported.shape == screen.shape  # the 28 x 28 samples: the model input is the whole image
+        np.testing.assert_array_equal(exported, screen)
+        assert json.loads((out / "run.json").read_text())["view"]["span"] == pytest.approx(span)
+
+
+def test_the_png_method_tag_comes_from_the_result_not_the_live_parameters(make_window, tmp_path):
+    window = make_window()
+    window.set_params(replace(window.params, method="integrated-gradients"))  # the new map is not there yet
+    window.export_to(tmp_path / "run.png", "map")
+    with Image.open(tmp_path / "run.png") as im:
+        assert im.text["smoothgrad-desktop"] == "gradient/smoothgrad"
+    window.cancel()
+
+
+def test_export_all_writes_each_figure_with_the_parameters_of_its_own_result(make_window, qtbot, tmp_path):
+    window = make_window()
+    _wait_kind(qtbot, window, "fluctuation", lambda: window.show_tab("fluctuation"))
+    window.show_tab("map")
+    _new_map(qtbot, window, replace(window.params, seed=21, noise_level=0.3))  # the map moves on; the figure not
+    paths = window.export_all_to(tmp_path / "all")
+    names = {p.name for p in paths}
+    assert "fluctuation.png" in names and "fluctuation.json" in names  # every figure has its own record
+    figure = json.loads((tmp_path / "all" / "fluctuation.json").read_text())
+    run = json.loads((tmp_path / "all" / "provenance.json").read_text())
+    assert run["seed"] == 21 and run["noise_level"] == pytest.approx(0.3)
+    assert figure["parameters"]["seed"] == FAST.seed and figure["parameters"]["noise_level"] == FAST.noise_level
+    html = (tmp_path / "all" / "index.html").read_text(encoding="utf-8")
+    assert f"seed {FAST.seed}" in html and "seed 21" not in html.split("fluctuation.png")[1].split("</figure>")[0]
+
+
+# ------------------------------------------------------------------------------------------------ stale readouts
+
+
+def test_the_pixel_probe_is_cleared_when_the_map_it_came_from_is_replaced(make_window, qtbot):
+    window = make_window()
+    probe = _wait_kind(qtbot, window, "probe", lambda: window.probe_pixel(14, 14))
+    assert window.probe_panel.mean() == pytest.approx(probe.stats["mean"])
+    _new_map(qtbot, window, replace(window.params, seed=17))
+    assert window.probe_panel.mean() is None  # not a probe of another map beside this one
+
+
+def test_the_hover_readout_follows_the_new_map(make_window, qtbot):
+    window = make_window()
+    view = window.panels.heatmap_view
+    y, x = np.unravel_index(np.argmax(view.image_item.image), view.image_item.image.shape)
+    scene = view.image_item.mapToScene(QPointF(x + 0.5, y + 0.5))
+    qtbot.mouseMove(view.graphics_widget.viewport(), QPoint(view.graphics_widget.mapFromScene(scene)))
+    label = next(w for w in view.findChildren(QLabel) if "value" in w.text())
+    assert view.readout(int(x), int(y)) in label.text()
+    _new_map(qtbot, window, replace(window.params, seed=99, view="signed"))
+    assert label.text() in ("", view.readout(int(x), int(y)))  # the value under the cursor now, or nothing
+
+
+def test_an_old_model_error_is_gone_once_a_model_has_loaded(make_window, qtbot, tmp_path):
+    window = make_window()
+    with qtbot.waitSignal(window.job_failed, timeout=60_000, check_params_cb=lambda k, _m: k == "load"):
+        window.set_params(replace(window.params, model="resnet18", weights=str(tmp_path / "missing.pt")))
+    assert "missing.pt" in window.message_label.toolTip()
+    seen = []
+    window.model_ready.connect(lambda _info: seen.append(window.message_label.text()))
+    with qtbot.waitSignal(window.model_ready, timeout=60_000):
+        window.set_params(replace(window.params, model="mnist-noise", weights=""))
+    assert seen == [""]  # as soon as the model is there, not only after its first map
+    with qtbot.waitSignal(window.job_failed, timeout=60_000, check_params_cb=lambda k, _m: k == "load"):
+        window.set_params(replace(window.params, model="resnet18", weights=str(tmp_path / "missing.pt")))
+    window.set_params(replace(window.params, model="mnist-noise", weights=""))  # back to the model loaded
+    qtbot.waitUntil(lambda: window.message_label.text() == "", timeout=5_000)
+
+
+def test_cancel_puts_the_fields_back_to_the_map_shown(make_window, qtbot):
+    window = make_window()
+    shown = window.current
+    window.set_params(replace(window.params, n_samples=5000))
+    qtbot.waitUntil(lambda: window.controller.busy("explain"), timeout=10_000)
+    window.cancel()
+    qtbot.waitUntil(lambda: not window.controller.busy(), timeout=30_000)
+    assert window.current is shown
+    assert window.params.n_samples == shown.explanation.result.n == FAST.n_samples
+    assert window.editor.n_spin.value() == FAST.n_samples
+
+
+# ------------------------------------------------------------------------------------------------ one apply path
+
+
+def test_a_history_click_restores_opacity_view_and_show(make_window, qtbot):
+    window = make_window()
+    first = window.runs.run(0) if hasattr(window.runs, "run") else None
+    assert first is not None and first.params.opacity == FAST.opacity
+    window.set_params(replace(window.params, opacity=0.2, view="signed", show="standard-error"))
+    _new_map(qtbot, window, replace(window.params, seed=8))
+    assert window.panels.opacity() == pytest.approx(0.2)
+    window.show_run(first)
+    assert window.params == first.params
+    assert window.panels.opacity() == pytest.approx(FAST.opacity)  # the overlay slider
+    assert window.editor.view_combo.currentData() == "absolute" and window.panels.heatmap_view.view == "absolute"
+    assert _show_combo(window).currentData() == "map"
+    assert window.editor.seed_spin.value() == FAST.seed
+    qtbot.wait(600)  # past the debounce: the run shown is not computed again
+    assert not window.controller.busy("explain") and window.current is first.outcome
+
+
+def test_the_target_class_does_not_follow_the_user_to_another_model(make_window, qtbot):
+    window = make_window()
+    _new_map(qtbot, window, replace(window.params, target=1))
+    assert window.params.target == 1
+    window.set_params(replace(window.params, model="resnet18", weights="random"))
+    assert window.params.target is None  # "1" of MNIST is not "goldfish"
+    assert window.editor.target_combo.currentIndex() == 0  # Predicted class
+    window.cancel()
+
+
+# ------------------------------------------------------------------------------------------------ costs
+
+
+def test_opening_a_costly_tab_shows_its_estimate_and_waits_for_compute(make_window, qtbot):
+    window = make_window()
+    grid = window.exp_tabs["grid"]
+    edit = grid.controls.ns_edit if hasattr(grid, "controls") else window.grid_ns_edit
+    edit.setText("1, 100000")  # 6 noise levels x 100 000 samples
+    window.show_tab("grid")
+    qtbot.wait(200)
+    assert not window.controller.busy("grid")
+    assert "600 000 evaluations" in grid.status.text() and "Compute" in grid.status.text()
+    window.show_tab("map")
+    (grid.controls.levels_edit if hasattr(grid, "controls") else window.grid_levels_edit).setText("0")
+    edit.setText("1")  # one evaluation: computed as soon as the tab is shown
+    _wait_kind(qtbot, window, "grid", lambda: window.show_tab("grid"))
+
+
+# ------------------------------------------------------------------------------------------------ worker
+
+
+def test_a_noise_level_of_zero_stays_zero_in_the_fluctuation_plot(make_window, qtbot):
+    window = make_window()
+    _new_map(qtbot, window, replace(window.params, noise_level=0.0))
+    outcome = _wait_kind(qtbot, window, "fluctuation", lambda: window.show_tab("fluctuation"))
+    assert outcome.result.sigma == 0.0
+
+
+def test_a_map_runs_the_clean_forward_once(make_window, qtbot):
+    window = make_window(replace(FAST, batch_size=FAST.n_samples))  # the noisy copies: one batch of n rows
+    module = window.controller.worker.model.module
+    rows: list[int] = []
+    handle = module.register_forward_hook(lambda _m, args, _out: rows.append(int(args[0].shape[0])))
+    try:
+        with qtbot.waitSignal(window.run_finished, timeout=30_000):
+            window.run_now()
+    finally:
+        handle.remove()
+    assert sorted(rows) == [1, FAST.n_samples]  # the prediction, then the n noisy copies
+
+
+def _foreign(obj, depth=0, seen=None) -> list[str]:
+    """Names of torch tensors, modules and loaded models reachable from ``obj`` (dataclasses, containers)."""
+    seen = set() if seen is None else seen
+    if id(obj) in seen or depth > 6 or isinstance(obj, (str, bytes, int, float, np.ndarray, Image.Image)):
+        return []
+    seen.add(id(obj))
+    if isinstance(obj, (torch.Tensor, torch.nn.Module, LoadedModel)):
+        return [type(obj).__name__]
+    if is_dataclass(obj):
+        items = [getattr(obj, f.name) for f in fields(obj)]
+    elif isinstance(obj, dict):
+        items = list(obj.values())
+    elif isinstance(obj, (list, tuple)):
+        items = list(obj)
+    else:
+        return []
+    return [name for item in items for name in _foreign(item, depth + 1, seen)]
+
+
+def test_results_in_the_gui_thread_hold_host_data_only(make_window, qtbot):
+    window = make_window()
+    assert _foreign(window.current) == []
+    outcome = _wait_kind(qtbot, window, "difference", lambda: window.show_tab("difference"))
+    assert _foreign(outcome) == []
+
+
+def test_the_editor_has_a_row_for_every_schema_field_and_the_run_uses_it(make_window, qtbot):
+    from smoothgrad_desktop.core import schema
+
+    window = make_window()
+    editor = window.editor
+    for f in schema.FIELDS:  # quadrature and precision included; a new schema field shows up the same way
+        widget = editor.findChild(QWidget, f.name)
+        assert widget is not None and widget.toolTip() == f.tip, f.name
+    box = editor.findChild(QWidget, "quadrature")
+    new = _new_map(qtbot, window, replace(window.params, method="integrated-gradients", steps=4))
+    assert new.explanation.result.config.quadrature == "gauss-legendre"
+    box.setCurrentIndex(box.findData("trapezoid"))
+    assert window.params.quadrature == "trapezoid"
+    with qtbot.waitSignal(window.run_finished, timeout=30_000) as blocker:
+        pass
+    assert blocker.args[0].explanation.result.config.quadrature == "trapezoid"
