@@ -442,10 +442,7 @@ class ExperimentTab(QWidget):
         self.kind = spec.kind
         self.panel = spec.panel()
         self.controls = spec.controls(self.panel) if spec.controls else Controls()
-        # the holder of the widgets laid out in the bar below: owned by the tab and never shown (parentless, it would
-        # outlive the window as a hidden top-level widget)
-        self.controls.setParent(self)
-        self.controls.hide()
+        self.controls.setParent(self)  # a QObject reading the widgets laid out in the bar below, owned by the tab
         self.button = QPushButton("Compute")
         self.button.setToolTip("Compute this figure for the current image and parameters (it is computed when you "
                                "open this tab and it is out of date, if that takes about a second or less).")
