@@ -71,14 +71,6 @@ def _style_plot(plot: pg.PlotItem, fg: QtGui.QColor) -> None:
     plot.showGrid(x=True, y=True, alpha=0.2)
 
 
-def _help_row(button: QtWidgets.QToolButton) -> QtWidgets.QHBoxLayout:
-    row = QtWidgets.QHBoxLayout()
-    row.setContentsMargins(4, 0, 4, 0)
-    row.addStretch(1)
-    row.addWidget(button)
-    return row
-
-
 def _vector(a, name: str) -> np.ndarray:
     v = np.asarray(a, dtype=np.float64)
     if v.ndim != 1:
@@ -117,9 +109,8 @@ class FluctuationPanel(QtWidgets.QWidget):
         self._help = _controls.help_button("fluctuation")
         box = QtWidgets.QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
-        box.setSpacing(0)
-        box.addLayout(_help_row(self._help))
-        box.addWidget(self._glw, 1)
+        box.addWidget(self._glw)
+        _controls.pin_to_corner(self._help, self)
 
     @property
     def top_plot(self) -> pg.PlotItem:
@@ -234,9 +225,8 @@ class ConvergencePanel(QtWidgets.QWidget):
         self._help = _controls.help_button("convergence")
         box = QtWidgets.QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
-        box.setSpacing(0)
-        box.addLayout(_help_row(self._help))
-        box.addWidget(self._glw, 1)
+        box.addWidget(self._glw)
+        _controls.pin_to_corner(self._help, self)
 
     @property
     def plot(self) -> pg.PlotItem:
