@@ -15,9 +15,9 @@ bottom ``S_c(x + tε)``.
 * ``clear()``; ``grab_image() -> QImage``; properties ``top_plot``, ``bottom_plot`` (``pg.PlotItem``),
   ``max_curve``, ``pixel_curve``, ``score_curve`` (``pg.PlotDataItem``).
 
-``ConvergencePanel(parent=None)`` (a ``QWidget``): the relative change ``‖mean_n − mean_prev‖ / ‖mean_n‖``
-against ``n``, log-scale y; the y axis labels only 1, 2 and 5 × 10^k (:class:`LogAxis125`), so a decade is not
-crowded with nine labels.
+``ConvergencePanel(parent=None)`` (a ``QWidget``): the relative change ``‖mean_n − mean_{n−k}‖ / ‖mean_n‖`` (one
+step k for every point, the last included) against ``n``, log-scale y; the y axis labels only 1, 2 and 5 × 10^k
+(:class:`LogAxis125`), so a decade is not crowded with nine labels.
 
 * ``set_points(points: list[tuple[int, float]])`` -- the whole (growing) list each time; cheap: it only calls
   ``setData`` on the one existing ``PlotDataItem``. Points with a value that is not finite and > 0 cannot be shown
@@ -215,7 +215,7 @@ class ConvergencePanel(QtWidgets.QWidget):
         self._plot.setTitle("Convergence of the running mean", color=fg.name(), size="10pt")
         self._plot.setLabel("bottom", "n (samples)", color=fg.name())
         self._plot.setLabel(
-            "left", "‖mean<sub>n</sub> − mean<sub>prev</sub>‖ / ‖mean<sub>n</sub>‖", color=fg.name()
+            "left", "‖mean<sub>n</sub> − mean<sub>n−k</sub>‖ / ‖mean<sub>n</sub>‖", color=fg.name()
         )
         self._curve = self._plot.plot(
             [], [], pen=pg.mkPen(MAX_PEN, width=1.5), symbol="o", symbolSize=5,
