@@ -269,7 +269,7 @@ class Bench:
         self.workdir = workdir
         self.spans = Spans()
         self.nice_worker = 0
-        from smoothgrad_desktop.gui import display
+        from smoothgrad_desktop.core import display
 
         # module-level wrappers (bench process only): the numpy display steps _render_map runs on the GUI thread
         self.spans.wrap(display, "reduce_map", "display.reduce_map (numpy)")
@@ -459,7 +459,7 @@ def make_rgb(path: Path, size: int | tuple[int, int] = 224) -> Path:
 
 
 def scenario_resnet(bench: Bench, args) -> dict:
-    from smoothgrad_desktop.gui.params import Params
+    from smoothgrad_desktop.core.params import Params
 
     size, n = (112, 16) if args.quick else (224, 50)
     w_px, h_px = (int(v) for v in args.image_size.lower().split("x"))
@@ -482,7 +482,7 @@ def scenario_resnet(bench: Bench, args) -> dict:
 
 def scenario_mnist(bench: Bench, args) -> dict:
     from smoothgrad_desktop.core.resources import sample_images
-    from smoothgrad_desktop.gui.params import Params
+    from smoothgrad_desktop.core.params import Params
 
     samples = sample_images()
     files = [str(samples[0])] if samples else [str(make_rgb(bench.workdir / "digit.png", 28))]

@@ -15,61 +15,28 @@ input, ``--overwrite``), and every printed line goes through :func:`core.paths.p
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-PROG = "smoothgrad-desktop"
-EXIT_OK, EXIT_INPUT_FAILED, EXIT_USAGE = 0, 1, 2
+from .cli_common import (  # noqa: F401 - the exit codes stay importable from here
+    EXIT_INPUT_FAILED, EXIT_OK, EXIT_USAGE, PROG, add_batch_arguments, add_write_options, err, percentile_arg,
+    positive_int, prepare_run, run_inputs, say,
+)
 
 
-def _float01(text: str) -> float:
+COMPUTE_WINDOW = 32
+
+
+def _shard(text: str) -> tuple[int, int]:
+    k, sep, n = text.partition("/")
     try:
-        value = float(text)
+        shard = (int(k), int(n))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not (value >= 0 and value < float("inf")):
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
-    return value
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _percentile(text: str) -> float:
-    value = _float01(text)
-    if not 0 < value <= 100:
-        raise argparse.ArgumentTypeError(f"percentile must be in (0, 100], got {text}")
-    return value
-
-
-def _add_model_options(c: argparse.ArgumentParser) -> None:
-    from .core import schema
-
-    c.add_argument("--model", default="default", metavar="SPEC",
-                   help="default (embedded MNIST CNN), mnist-noise, a torchvision architecture name, timm:NAME "
-                        "(e.g. timm:convnext_tiny), hf:ORG/NAME (in the local Hugging Face cache), a folder with a "
-                        "transformers or timm model, or a TorchScript/torch.export file; see the 'models' command")
-    c.add_argument("--weights", metavar="PATH",
-                   help="for a torchvision architecture or timm:NAME: a .safetensors file or state_dict, 'random', "
-                        "or (torchvision) a weights enum name found in the local torch hub cache (e.g. "
-                        "IMAGENET1K_V1); without it, the pretrained weights in the local cache")
-    c.add_argument("--transform-input", choices=["on", "off"], default=None,
-                   help="inception_v3 and googlenet only: torchvision's input transform (default on: its "
-                        "pretrained weights and networks fine-tuned from them need it; off for a network trained "
-                        "from scratch with torchvision's defaults). The auxiliary heads follow the weights file.")
-    schema.add_arguments(c)
-    c.add_argument("--target", default="predicted", metavar="T", help="'predicted', a class index or a class name")
-    c.add_argument("--device", default="auto", metavar="D", help="auto (CUDA > MPS > CPU), cpu, cuda, cuda:N or mps")
+        raise argparse.ArgumentTypeError(f"expected K/N such as 2/8, got {text!r}") from None
+    if not sep or not 1 <= shard[0] <= shard[1] <= 1_000_000:
+        raise argparse.ArgumentTypeError(f"expected K/N with 1 <= K <= N, got {text!r}")
+    return shard
 
 
 class _Parser(argparse.ArgumentParser):
@@ -94,43 +61,41 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("compute", help="compute attribution maps for images and write .npy/.png/.json per input",
                        description="Compute an attribution map for each INPUT (image files, .npy model inputs or "
                                    "folders of them) and write STEM.npy, STEM.png and STEM.json into --out.")
-    c.add_argument("inputs", nargs="+", metavar="INPUT")
-    c.add_argument("--out", required=True, metavar="DIR", help="output folder (created if missing)")
-    _add_model_options(c)
+    add_batch_arguments(c)
     c.add_argument("--view", default="absolute", choices=["absolute", "signed"])
-    c.add_argument("--percentile", type=_percentile, default=99.0, metavar="P", help="capping percentile (default 99)")
+    c.add_argument("--percentile", type=percentile_arg, default=99.0, metavar="P", help="capping percentile (default 99)")
     c.add_argument("--multiply-by-input", action="store_true", help="multiply the map by the input before display")
     c.add_argument("--cmap", default=None, metavar="NAME", help="colour map for the PNG (default per view)")
-    c.add_argument("--overwrite", action="store_true", help="replace existing output files (default: refuse)")
-    c.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
+    add_write_options(c, quiet_help="print nothing on success, and no progress (by default progress and ETA go to "
+                                    "stderr: a bar on a terminal, a line every 10 s otherwise)")
+    c.add_argument("--shard", type=_shard, default=None, metavar="K/N",
+                   help="compute only share K of N (1 <= K <= N) of the inputs, chosen by output name, so N runs "
+                        "(a job array, one process per GPU) together cover every input exactly once")
+    c.add_argument("--group", type=positive_int, default=COMPUTE_WINDOW, metavar="G",
+                   help=f"inputs loaded and computed together (default {COMPUTE_WINDOW}): the noisy samples of "
+                        "same-shape inputs share forward/backward passes; the maps equal one-at-a-time maps")
 
     e = sub.add_parser("evaluate", help="deletion/insertion curves and sanity checks per input (JSON + PNG plots)",
                        description="For each INPUT: deletion and insertion curves of the map (and of a random pixel "
                                    "order) with their AUCs, the cascading parameter-randomisation sanity check and "
                                    "the random-target test; writes STEM.evaluation.json and PNG plots into --out.")
-    e.add_argument("inputs", nargs="+", metavar="INPUT")
-    e.add_argument("--out", required=True, metavar="DIR")
-    _add_model_options(e)
-    e.add_argument("--curve-steps", type=_positive, default=50, metavar="K",
+    add_batch_arguments(e)
+    e.add_argument("--curve-steps", type=positive_int, default=50, metavar="K",
                    help="points on the deletion/insertion curves (default 50)")
     e.add_argument("--sanity-layers", type=int, default=None, metavar="L",
                    help="randomise only the top L layers (default: all)")
     e.add_argument("--no-sanity", action="store_true", help="skip the randomisation sanity checks")
-    e.add_argument("--overwrite", action="store_true")
-    e.add_argument("--quiet", "-q", action="store_true")
+    add_write_options(e)
 
     r = sub.add_parser("report", help="a self-contained index.html with top-5, maps and provenance per input",
                        description="Compute the map of each INPUT and write one self-contained HTML page "
                                    "(images embedded) with the top-5 classes, the heatmap, the overlay and the "
                                    "provenance of every input, plus the raw .npy maps.")
-    r.add_argument("inputs", nargs="+", metavar="INPUT")
-    r.add_argument("--out", required=True, metavar="DIR")
-    _add_model_options(r)
+    add_batch_arguments(r)
     r.add_argument("--view", default="absolute", choices=["absolute", "signed"])
-    r.add_argument("--percentile", type=_percentile, default=99.0, metavar="P")
+    r.add_argument("--percentile", type=percentile_arg, default=99.0, metavar="P")
     r.add_argument("--title", default="SmoothGrad Desktop report")
-    r.add_argument("--overwrite", action="store_true")
-    r.add_argument("--quiet", "-q", action="store_true")
+    add_write_options(r)
 
     from .figure_cli import add_parser as add_figure_parser
 
@@ -145,192 +110,169 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def config_from_args(args: argparse.Namespace):
-    from .core.schema import FIELDS
-    from .core.smoothing import SmoothingConfig
+def in_shard(path: Path, shard: tuple[int, int] | None) -> bool:
+    """Whether ``path`` belongs to share ``K`` of ``N``: decided by its output stem (SHA-256 of the name, the same
+    on every machine and in every order of arguments), so inputs that would claim the same output names always
+    land in the same share and each share writes exactly the files a full run writes for its inputs."""
+    if shard is None:
+        return True
+    import hashlib
 
-    return SmoothingConfig(**{f.name: getattr(args, f.name) for f in FIELDS})
-
-
-def _expand_inputs(inputs: Sequence[str]) -> list[Path]:
-    """The input files of a call: each INPUT as given, a folder replaced by its supported files (sorted)."""
-    from .core.images import is_supported
-
-    paths: list[Path] = []
-    for text in inputs:
-        p = Path(text)
-        if p.is_dir() and not is_supported(p):
-            try:
-                paths.extend(sorted(q for q in p.iterdir() if q.is_file() and is_supported(q)))
-            except OSError as exc:
-                paths.append(p)  # reported as that input's error when it is read
-                del exc
-        else:
-            paths.append(p)
-    return paths
+    k, n = shard
+    digest = hashlib.sha256(path.stem.encode("utf-8", "surrogateescape")).digest()
+    return int.from_bytes(digest[:8], "big") % n == k - 1
 
 
-def _say(message: str, stream=None) -> None:
-    """Print one line; any file name in it is shown printable (:func:`core.paths.printable`): a crafted name
-    cannot move the cursor, clear the line or fake another message."""
-    from .core.paths import printable
+def compute_run_key(path: Path, config, model, args: argparse.Namespace) -> str:
+    """What makes a compute output the same again: the input file's content, the model and its weights, every
+    compute parameter, the target and the view options. Recorded as ``run_key`` in ``STEM.json``; a re-run skips
+    an input whose three files exist with the same key."""
+    import dataclasses
+    import hashlib
+    import json
 
-    print(printable(" ".join(str(message).splitlines())), file=stream or sys.stdout)
-
-
-def _err(message: str) -> None:
-    _say(f"{PROG}: {message}", sys.stderr)
-
-
-def check_paths(args: argparse.Namespace) -> int | None:
-    """An empty INPUT or ``--out`` (an unset shell variable) is a usage error, not "the current folder"."""
-    for text in getattr(args, "inputs", []) or []:
-        if text == "":
-            _err("an INPUT is an empty string (an unset variable?); name files or folders explicitly, "
-                 "e.g. '.' for the current folder")
-            return EXIT_USAGE
-    if getattr(args, "out", None) == "":
-        _err("--out is an empty string; name the output folder explicitly, e.g. '.'")
-        return EXIT_USAGE
-    return None
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    parts = {"format": 1, "input_sha256": digest.hexdigest(),
+             "model": [str(model.spec), model.kind, model.weights_sha256, dict(model.layout or {}),
+                       model.pipeline.describe() if getattr(model, "pipeline", None) is not None else None],
+             "config": dataclasses.asdict(config), "target": str(args.target), "view": args.view,
+             "percentile": args.percentile, "cmap": args.cmap, "multiply_by_input": args.multiply_by_input}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
-@dataclass
-class Prepared:
-    """What every writing command needs before its first input: the validated configuration, the loaded model,
-    the output folder, the input files and the output planner (which protects every input and model file)."""
-
-    config: object
-    model: object
-    out: Path
-    inputs: list[Path]
-    planner: object
+def _already_done(out: Path, stem: str, key: str | None) -> bool:
+    """The three outputs of ``stem`` exist (and, given ``key``, ``STEM.json`` records that run key)."""
+    if not all((out / (stem + suffix)).is_file() for suffix in (".npy", ".png", ".json")):
+        return False
+    if key is None:
+        return True
+    return _recorded_key(out / f"{stem}.json") == key
 
 
-def model_from_args(args: argparse.Namespace):
-    """The model the shared model options name (``--model``, ``--weights``, ``--device``, ``--transform-input``);
-    raises :class:`core.errors.UserFacingError` with one line."""
-    from .core.models import load_model
+def _recorded_key(record: Path) -> str | None:
+    import json
 
-    transform = getattr(args, "transform_input", None)
-    return load_model(args.model, args.weights, args.device,
-                      transform_input=None if transform is None else transform == "on")
-
-
-def prepare_run(args: argparse.Namespace):
-    """Validate the shared options, load the model, create the output folder and plan the outputs:
-    a :class:`Prepared`, or an exit code after printing one line."""
-    from .core.errors import UserFacingError
-    from .core.models.catalog import remember
-    from .core.outputs import OutputPlanner
-
-    bad = check_paths(args)
-    if bad is not None:
-        return bad
-    config = config_from_args(args)
     try:
-        config.validate()
-        model = model_from_args(args)
-        refusal = model.guided_refusal() if config.method == "guided-backprop" else None
-        if refusal:
-            raise UserFacingError(refusal)
-    except UserFacingError as exc:
-        _err(str(exc))
-        return EXIT_USAGE
-    remember(args.model, args.weights)
-    out = Path(args.out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        _err(f"cannot create output folder {out}: {exc.strerror or exc}")
-        return EXIT_USAGE
-    inputs = _expand_inputs(args.inputs)
-    planner = OutputPlanner(out, overwrite=args.overwrite,
-                            protected=[*inputs, getattr(model, "weights_path", None)])
-    return Prepared(config, model, out, inputs, planner)
+        value = json.loads(record.read_text(encoding="utf-8")).get("run_key")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
 
 
-def run_inputs(args: argparse.Namespace, prepared: "Prepared", suffixes, work, on_written=None) -> int:
-    """For every input: plan its output files (``STEM + suffix``, see :mod:`core.outputs`), call
-    ``work(path) -> ({suffix: bytes}, summary)`` and write the files all-or-nothing.
-
-    ``suffixes`` is a sequence, or a function of the input path giving one. A failing input gets one line on
-    stderr and no files; the others go on; exit 1 if any failed. ``on_written(path)`` runs after an input's
-    files are in place."""
-    from .core.errors import UserFacingError
-    from .core.paths import display_name
-
-    failures = 0
-    planner = prepared.planner
-    for path in prepared.inputs:
-        t0 = time.perf_counter()
-        name = display_name(path)
-        plan = None
-        try:
-            wanted = suffixes(path) if callable(suffixes) else suffixes
-            plan = planner.plan_stem(path, wanted)
-            files, summary = work(path)
-            planner.write(plan, {plan.stem + suffix: data for suffix, data in files.items()})
-        except UserFacingError as exc:
-            failures += 1
-            if plan is not None:
-                planner.release(plan)
-            message = str(exc)
-            _err(message if message.startswith(name) else f"{name}: {message}")
-            continue
-        except Exception as exc:  # noqa: BLE001 - a crash in one input must not kill the batch
-            failures += 1
-            if plan is not None:
-                planner.release(plan)
-            first = str(exc).splitlines()[0] if str(exc) else ""
-            _err(f"{name}: unexpected error ({type(exc).__name__}: {first})")
-            continue
-        if on_written is not None:
-            on_written(path)
-        if not args.quiet:
-            _say(f"{name}: {summary}, {time.perf_counter() - t0:.2f} s")
-    return EXIT_INPUT_FAILED if failures else EXIT_OK
+def _remove_partial(out: Path, stem: str, suffixes, planner) -> None:
+    """An input whose ``STEM.json`` records this very run key but whose other files are missing (a run stopped
+    between the renames of its files): its remaining files are removed so it is computed again."""
+    for suffix in suffixes:
+        target = out / (stem + suffix)
+        if target.is_file() and not target.is_symlink() and not planner.is_protected(target):
+            target.unlink()
 
 
 def cmd_compute(args: argparse.Namespace) -> int:
     from .core import visualize as vz
-    from .core.explain import explain
+    from .core.errors import UserFacingError
+    from .core.explain import explain_many
     from .core.export import json_bytes, npy_bytes, png_bytes
     from .core.images import load_input
+    from .core.paths import display_name
     from .core.views import heatmap_rgba
+    from .progress import ProgressReporter
 
     if args.cmap is not None and args.cmap not in vz.COLORMAPS:
-        _err(f"unknown colour map {args.cmap!r}; choose one of {', '.join(vz.COLORMAPS)}")
+        err(f"unknown colour map {args.cmap!r}; choose one of {', '.join(vz.COLORMAPS)}")
         return EXIT_USAGE
     prepared = prepare_run(args)
     if isinstance(prepared, int):
         return prepared
-    config, model, out = prepared.config, prepared.model, prepared.out
+    config, model, out, planner = prepared.config, prepared.model, prepared.out, prepared.planner
+    inputs = [p for p in prepared.inputs if in_shard(p, args.shard)]
+    suffixes = (".npy", ".png", ".json")
+    progress = ProgressReporter(len(inputs), enabled=not args.quiet)
+    failures = 0
 
-    def work(path: Path):
-        t0 = time.perf_counter()
-        image = load_input(path)
-        expl = explain(model, image, config, target=args.target)
+    def fail(name: str, exc: BaseException) -> None:
+        nonlocal failures
+        failures += 1
+        progress.clear()
+        if isinstance(exc, UserFacingError):
+            message = str(exc)
+            err(message if message.startswith(name) else f"{name}: {message}")
+        else:
+            first = str(exc).splitlines()[0] if str(exc) else ""
+            err(f"{name}: unexpected error ({type(exc).__name__}: {first})")
+
+    def report(line: str) -> None:
+        if not args.quiet:
+            progress.clear()
+            say(line)
+
+    def files_for(expl, key: str):
         rgba, span = heatmap_rgba(expl, args.view, percentile=args.percentile, cmap=args.cmap,
                                   multiply_by_input=args.multiply_by_input)
         record = expl.provenance(view={"view": args.view, "percentile": args.percentile, "span": span,
                                        "cmap": args.cmap or vz.default_cmap(args.view),
-                                       "multiply_by_input": args.multiply_by_input})
-        record["seconds"] = round(time.perf_counter() - t0, 4)
-        files = {
+                                       "multiply_by_input": args.multiply_by_input}, run_key=key)
+        return {
             ".npy": npy_bytes(expl.result.attribution.astype("float32")),
             ".png": png_bytes(rgba, text={"smoothgrad-desktop": f"{config.method}/{config.aggregation}"}),
             ".json": json_bytes(record),
         }
-        top = expl.top[0]
-        summary = (f"target {expl.target} ({expl.target_label}), top-1 {top.label} p={top.probability:.3f}, "
-                   f"{config.method}/{config.aggregation} n={expl.result.n} sigma={expl.result.sigma:.4g} "
-                   f"-> {out / path.stem}.*")
-        if image.notes:  # e.g. "animated image: first of 12 frames used"
-            summary += " (" + "; ".join(image.notes) + ")"
-        return files, summary
 
-    return run_inputs(args, prepared, (".npy", ".png", ".json"), work)
+    for start in range(0, len(inputs), args.group):
+        loaded = []  # (path, plan, image, run key), in input order
+        for path in inputs[start:start + args.group]:
+            name = display_name(path)
+            plan = None
+            try:
+                if (out / f"{path.stem}.json").is_file():
+                    try:
+                        key = compute_run_key(path, config, model, args)
+                    except OSError:
+                        key = None  # unreadable: loading it below says why
+                    if key and _already_done(out, path.stem, key):
+                        report(f"{name}: skipped, {out / path.stem}.* exist with the same parameters")
+                        progress.advance()
+                        continue
+                    if key and _recorded_key(out / f"{path.stem}.json") == key:
+                        _remove_partial(out, path.stem, suffixes, planner)  # this run's own, interrupted: redo it
+                plan = planner.plan_stem(path, suffixes)
+                image = load_input(path)
+                loaded.append((path, plan, image, compute_run_key(path, config, model, args)))
+            except Exception as exc:  # noqa: BLE001 - one input's failure never stops the others
+                if plan is not None:
+                    planner.release(plan)
+                fail(name, exc)
+                progress.advance()
+
+        def done(k: int, outcome, loaded=loaded) -> None:
+            path, plan, image, key = loaded[k]
+            name = display_name(path)
+            try:
+                if isinstance(outcome, BaseException):
+                    raise outcome
+                planner.write(plan, {plan.stem + suffix: data for suffix, data in files_for(outcome, key).items()})
+            except Exception as exc:  # noqa: BLE001
+                planner.release(plan)
+                fail(name, exc)
+            else:
+                top = outcome.top[0]
+                r = outcome.result
+                summary = (f"target {outcome.target} ({outcome.target_label}), top-1 {top.label} "
+                           f"p={top.probability:.3f}, {config.method}/{config.aggregation} n={r.n}"
+                           + (f" (rel. error {r.relative_error:.3g}{'' if r.converged else ', cap reached'})"
+                              if config.auto else "")
+                           + f" sigma={r.sigma:.4g} -> {out / path.stem}.*")
+                if image.notes:  # e.g. "animated image: first of 12 frames used"
+                    summary += " (" + "; ".join(image.notes) + ")"
+                report(f"{name}: {summary}, {outcome.seconds:.2f} s")
+            progress.advance()
+
+        explain_many(model, [item[2] for item in loaded], config, args.target, on_done=done)
+    progress.finish()
+    return EXIT_INPUT_FAILED if failures else EXIT_OK
 
 
 def cmd_models(args: argparse.Namespace) -> int:
@@ -345,15 +287,15 @@ def cmd_models(args: argparse.Namespace) -> int:
                 ("recent", "Recently used:")]
     for origin, heading in sections:
         rows = [e for e in entries if e.origin == origin]
-        _say(heading)
+        say(heading)
         if not rows:
-            _say("  (none)")
+            say("  (none)")
         for e in rows:
             line = f"  --model {e.spec}" + (f" --weights {e.weights}" if e.weights else "")
             detail = e.title if e.origin != "embedded" else e.title + _accuracy(embedded_metrics(e.spec))
             line = f"{line:58s} {detail}"
-            _say(line + ("" if e.available else f"  [unavailable: {e.reason}]"))
-    _say("Also: timm:NAME with --weights FILE.safetensors or --weights random, a transformers/timm model folder, "
+            say(line + ("" if e.available else f"  [unavailable: {e.reason}]"))
+    say("Also: timm:NAME with --weights FILE.safetensors or --weights random, a transformers/timm model folder, "
          "any TorchScript (.pt/.ts) or torch.export (.pt2) file.")
     return EXIT_OK
 
@@ -381,12 +323,12 @@ def cmd_self_test(_args: argparse.Namespace) -> int:
         model = load_model("default", device="cpu")
         expl = explain(model, load_input(sample), SmoothingConfig(seed=0))
     except UserFacingError as exc:
-        _err(f"self-test failed: {exc}")
+        err(f"self-test failed: {exc}")
         return EXIT_INPUT_FAILED
     attr = expl.result.attribution
     ok = bool(np.all(np.isfinite(attr)) and np.abs(attr).max() > 0 and attr.std() > 0)
     status = "ok" if ok else "FAILED (map is trivial)"
-    _say(f"self-test {status}: {sample.name} -> {expl.target_label} (p={expl.top[0].probability:.3f}), "
+    say(f"self-test {status}: {sample.name} -> {expl.target_label} (p={expl.top[0].probability:.3f}), "
           f"SmoothGrad n={expl.result.n}, max|map|={np.abs(attr).max():.4g}, {time.perf_counter() - t0:.2f} s")
     return EXIT_OK if ok else EXIT_INPUT_FAILED
 
@@ -406,5 +348,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(args)
     except KeyboardInterrupt:
-        _err("interrupted")
+        err("interrupted")
         return 130

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .cli import EXIT_INPUT_FAILED, EXIT_USAGE, _err, _say, prepare_run, run_inputs
+from .cli_common import EXIT_INPUT_FAILED, EXIT_USAGE, err, say, prepare_run, run_inputs
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -29,7 +29,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         return prepared
     config, model = prepared.config, prepared.model
     if not args.no_sanity and model.kind == "torchscript":
-        _say(f"{model.name}: TorchScript model: sanity checks skipped (its layers cannot be re-initialised)")
+        say(f"{model.name}: TorchScript model: sanity checks skipped (its layers cannot be re-initialised)")
         args.no_sanity = True
     suffixes = (".evaluation.json", ".deletion.png", ".insertion.png", *(() if args.no_sanity else (".sanity.png",)))
 
@@ -110,7 +110,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     try:
         index_plan = planner.plan(["index.html"])
     except UserFacingError as exc:
-        _err(str(exc))
+        err(str(exc))
         return EXIT_USAGE
     sections: list[str] = []
     pending: dict[Path, str] = {}
@@ -156,6 +156,6 @@ model-input space; the heatmap is resized onto the image for display.</p>
     try:
         planner.write(index_plan, {"index.html": page.encode("utf-8", errors="backslashreplace")})
     except UserFacingError as exc:
-        _err(str(exc))
+        err(str(exc))
         return EXIT_INPUT_FAILED
     return code

@@ -23,7 +23,7 @@ def _numbers(kind, low, high):
 
 
 def add_parser(sub) -> None:
-    from .cli import _add_model_options, _percentile
+    from .cli_common import add_model_options, add_write_options, percentile_arg
     from .core import visualize as vz
     from .core.experiments import DIFFERENCE_NORMALISATIONS, GRID_LEVELS, GRID_SAMPLES
     from .core.schema import MAX_NOISE_LEVEL, MAX_SAMPLES
@@ -36,7 +36,7 @@ def add_parser(sub) -> None:
     f.add_argument("input", metavar="INPUT")
     f.add_argument("--kind", required=True, choices=KINDS)
     f.add_argument("--out", required=True, metavar="FILE", help="FILE.png, FILE.svg or FILE.pdf")
-    _add_model_options(f)
+    add_model_options(f)
     f.add_argument("--classes", metavar="C1,C2", help="difference: the two classes (indices or names; default: the "
                                                       "two top-scoring classes)")
     f.add_argument("--normalise", choices=DIFFERENCE_NORMALISATIONS, default="percentile",
@@ -46,20 +46,19 @@ def add_parser(sub) -> None:
     f.add_argument("--ns", type=_numbers(int, 1, MAX_SAMPLES), default=list(GRID_SAMPLES), metavar="N,..",
                    help="grid: sample counts (default 1,5,10,25,50,100)")
     f.add_argument("--view", default="absolute", choices=list(vz.VIEWS))
-    f.add_argument("--percentile", type=_percentile, default=99.0, metavar="P")
+    f.add_argument("--percentile", type=percentile_arg, default=99.0, metavar="P")
     f.add_argument("--clip-mode", default="percentile", choices=list(vz.CLIP_MODES))
     f.add_argument("--cmap", default=None, metavar="NAME", help="colour map for the maps (default per view)")
     f.add_argument("--multiply-by-input", action="store_true")
     f.add_argument("--shared-scale", action="store_true",
                    help="one colour scale for every map of the figure (default: each map its own, as in the paper)")
-    f.add_argument("--overwrite", action="store_true")
-    f.add_argument("--quiet", "-q", action="store_true")
+    add_write_options(f)
 
 
 def cmd_figure(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from .cli import EXIT_OK, EXIT_USAGE, _err, _say, config_from_args, model_from_args
+    from .cli_common import EXIT_OK, EXIT_USAGE, err, say, config_from_args, model_from_args
     from .core import experiments as ex
     from .core import figures as fg
     from .core import visualize as vz
@@ -73,15 +72,15 @@ def cmd_figure(args: argparse.Namespace) -> int:
 
     t0 = time.perf_counter()
     if args.input == "" or args.out == "":
-        _err("INPUT and --out must not be empty strings (an unset variable?)")
+        err("INPUT and --out must not be empty strings (an unset variable?)")
         return EXIT_USAGE
     out = Path(args.out)
     fmt = out.suffix.lower().lstrip(".")
     if fmt not in fg.FORMATS:
-        _err(f"--out must end in .png, .svg or .pdf, got {out.name!r}")
+        err(f"--out must end in .png, .svg or .pdf, got {out.name!r}")
         return EXIT_USAGE
     if args.cmap is not None and args.cmap not in vz.COLORMAPS:
-        _err(f"unknown colour map {args.cmap!r}; choose one of {', '.join(vz.COLORMAPS)}")
+        err(f"unknown colour map {args.cmap!r}; choose one of {', '.join(vz.COLORMAPS)}")
         return EXIT_USAGE
     config = config_from_args(args)
     try:
@@ -91,7 +90,7 @@ def cmd_figure(args: argparse.Namespace) -> int:
             raise UserFacingError("--kind noise-training needs the embedded MNIST model (--model default): only it "
                                   "ships with a twin trained with input noise")
     except UserFacingError as exc:
-        _err(str(exc))
+        err(str(exc))
         return EXIT_USAGE
     path = Path(args.input)
     name = display_name(path)
@@ -164,10 +163,10 @@ def cmd_figure(args: argparse.Namespace) -> int:
                              out.with_suffix(".npy").name: npy_bytes(spec.array.astype("float32"))})
     except UserFacingError as exc:
         message = str(exc)
-        _err(message if message.startswith(name) else f"{name}: {message}")
+        err(message if message.startswith(name) else f"{name}: {message}")
         return 1
     if not args.quiet:
-        _say(f"{name}: {args.kind} figure -> {out} (+ .json, .npy), {time.perf_counter() - t0:.2f} s")
+        say(f"{name}: {args.kind} figure -> {out} (+ .json, .npy), {time.perf_counter() - t0:.2f} s")
     return EXIT_OK
 
 

@@ -12,6 +12,10 @@ import torch  # noqa: E402
 
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 
+# pytester: tests/test_gui_leaks.py runs a leaking test file through this conftest;
+# tests.gui_support: the GUI tests' shared fixtures (make_window, dialogs, hooks) and helpers
+pytest_plugins = ["pytester", "tests.gui_support"]
+
 
 @pytest.fixture(autouse=True)
 def _no_network(monkeypatch):
@@ -55,7 +59,7 @@ def _private_data_dir(tmp_path_factory, monkeypatch):
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# GUI tests (test_gui_*.py): settings and app data in a temporary folder, and no leaked threads.
+# GUI tests (test_gui_*.py): settings in a temporary folder; no leaked threads, timers or windows.
 # ---------------------------------------------------------------------------------------------------------------
 
 
@@ -64,11 +68,13 @@ def _is_gui_test(request) -> bool:
     return module is not None and module.__name__.rsplit(".", 1)[-1].startswith("test_gui")
 
 
+def _uses_qt(request) -> bool:
+    return _is_gui_test(request) or bool({"qtbot", "qapp"} & set(request.fixturenames))
+
+
 @pytest.fixture(autouse=True)
 def _gui_isolation(request, tmp_path_factory):
-    """For GUI tests: QSettings (INI) point at a fresh temporary folder, QStandardPaths is in test mode, and
-    after the test (this autouse fixture is torn down after qtbot has closed its widgets) no worker QThread or
-    thumbnail thread may still be running."""
+    """For GUI tests: QSettings (INI) point at a fresh temporary folder and QStandardPaths is in test mode."""
     if not _is_gui_test(request):
         yield None
         return
@@ -81,13 +87,20 @@ def _gui_isolation(request, tmp_path_factory):
         QSettings.setPath(QSettings.Format.IniFormat, scope, str(folder))
     yield folder
 
-    from smoothgrad_desktop.gui.models.images import wait_for_thumbnails
-    from smoothgrad_desktop.gui.worker import live_threads
 
-    leaked = live_threads()
-    for thread in leaked:  # stop them so that one leak does not take the whole session down
-        thread.quit()
-        thread.wait(10_000)
-    thumbs_done = wait_for_thumbnails(10_000)
-    assert not leaked, f"{len(leaked)} worker QThread(s) still running after the test: close the window"
-    assert thumbs_done, "thumbnail threads still running after the test"
+@pytest.fixture(autouse=True)
+def _qt_leaks(request, monkeypatch):
+    """For GUI tests and every test using qtbot/qapp: fail the test when it leaves a started QThread running, a
+    QTimer active (single shots included), a QThreadPool busy or a new top-level widget alive, naming where each was
+    created and started (tests/qt_leaks.py). Runs after pytest-qt has closed the widgets registered with qtbot; what
+    it finds is stopped and closed, so that one leak does not take the rest of the session down."""
+    if not _uses_qt(request):
+        yield None
+        return
+    from tests.qt_leaks import QtLeakTracker
+
+    tracker = QtLeakTracker().install(monkeypatch)
+    yield tracker
+    leaks = tracker.check()
+    if leaks:
+        pytest.fail(f"{len(leaks)} Qt object(s) leaked by the test:\n  " + "\n  ".join(leaks), pytrace=False)

@@ -14,6 +14,7 @@ import torch
 from PIL import Image
 
 from smoothgrad_desktop.cli import main
+from tests.hostile import InfGradient, NaNScores, WrongShape
 from smoothgrad_desktop.core.resources import sample_images
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -154,25 +155,10 @@ def test_models_and_self_test_commands(capsys):
     assert "self-test ok" in capsys.readouterr().out
 
 
-class _WrongShape(torch.nn.Module):
-    def forward(self, x):
-        return x.mean(dim=1)  # (N, H, W), not (N, K)
-
-
-class _NaNScores(torch.nn.Module):
-    def forward(self, x):
-        return x.flatten(1)[:, :10] * float("nan")
-
-
-class _InfGradient(torch.nn.Module):
-    def forward(self, x):
-        return torch.sqrt(x.flatten(1)[:, :10] - x.flatten(1)[:, :10].detach())  # value 0, gradient inf
-
-
 @pytest.mark.parametrize("module,message", [
-    (_WrongShape(), "expected (N, K)"),
-    (_NaNScores(), "NaN/Inf"),
-    (_InfGradient(), "not finite"),
+    (WrongShape(), "expected (N, K)"),
+    (NaNScores(), "NaN/Inf"),
+    (InfGradient(), "not finite"),
 ])
 def test_hostile_torchscript_models_get_a_clear_message_and_no_map(tmp_path, samples, module, message):
     path = tmp_path / "model.pt"

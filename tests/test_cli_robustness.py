@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import struct
-import zlib
 
 import numpy as np
 import pytest
@@ -15,21 +13,9 @@ from PIL import Image
 from smoothgrad_desktop.cli import main
 from smoothgrad_desktop.core import images as core_images
 from smoothgrad_desktop.core.resources import sample_images
+from tests.hostile import patch_ihdr, png_bytes
 
 assert sample_images(), "the shipped sample images are missing: the installation is broken"
-
-
-def _png(img: Image.Image) -> bytes:
-    buf = io.BytesIO()
-    img.save(buf, "PNG")
-    return buf.getvalue()
-
-
-def _patch_ihdr(png: bytes, width: int, height: int) -> bytes:
-    data = bytearray(png)
-    data[16:24] = struct.pack(">II", width, height)
-    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])) & 0xFFFFFFFF)
-    return bytes(data)
 
 
 def test_bad_image_corpus_on_the_command_line(tmp_path, capsys, monkeypatch):
@@ -38,12 +24,12 @@ def test_bad_image_corpus_on_the_command_line(tmp_path, capsys, monkeypatch):
     noise = np.random.default_rng(0).integers(0, 256, size=(64, 64, 3), dtype=np.uint8)
     (folder / "zero.png").write_bytes(b"")
     (folder / "letter.png").write_text("not a picture\n" * 20)
-    png = _png(Image.fromarray(noise))
+    png = png_bytes(Image.fromarray(noise))
     (folder / "cut.png").write_bytes(png[: len(png) // 2])
     buf = io.BytesIO()
     Image.fromarray(noise).save(buf, "JPEG", quality=90)
     (folder / "cut.jpg").write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
-    (folder / "huge.png").write_bytes(_patch_ihdr(_png(Image.new("L", (1, 1))), 60000, 60000))
+    (folder / "huge.png").write_bytes(patch_ihdr(png_bytes(Image.new("L", (1, 1))), 60000, 60000))
     Image.new("L", (8, 8), 7).save(folder / "locked.png")
     (folder / "folder.png").mkdir()
     bad = {"zero.png": "empty file", "letter.png": "not an image file", "cut.png": "truncated or corrupt",

@@ -12,7 +12,6 @@ import subprocess
 import sys
 import time
 import warnings
-import zlib
 
 import numpy as np
 import pytest
@@ -32,6 +31,7 @@ from smoothgrad_desktop.core.images import (
     load_input,
     load_raw,
 )
+from tests.hostile import patch_ihdr, png_bytes
 
 # ------------------------------------------------------------------------------------------------ helpers
 
@@ -72,21 +72,6 @@ def _assert_refused(path, *fragments: str, loader=load_input) -> str:
         assert fragment in message, message
     assert isinstance(info.value, UserFacingError)
     return message
-
-
-def _png_bytes(img: Image.Image, **kw) -> bytes:
-    buf = io.BytesIO()
-    img.save(buf, "PNG", **kw)
-    return buf.getvalue()
-
-
-def _patch_ihdr(png: bytes, width: int, height: int) -> bytes:
-    """Rewrite the IHDR width/height of a PNG and fix the chunk CRC, so the header is valid."""
-    assert png[12:16] == b"IHDR"
-    data = bytearray(png)
-    data[16:24] = struct.pack(">II", width, height)
-    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])) & 0xFFFFFFFF)
-    return bytes(data)
 
 
 # --------------------------------------------------------------------------------------------- public API
@@ -501,7 +486,7 @@ def test_directory_named_like_an_image(tmp_path):
 
 
 def test_truncated_png(tmp_path):
-    data = _png_bytes(Image.fromarray(_noise_rgb(64, 64)))
+    data = png_bytes(Image.fromarray(_noise_rgb(64, 64)))
     path = tmp_path / "cut.png"
     path.write_bytes(data[: len(data) // 2])
     _assert_refused(path, "truncated or corrupt image data")
@@ -517,7 +502,7 @@ def test_truncated_jpeg(tmp_path):
 
 
 def test_header_only_png(tmp_path):
-    data = _png_bytes(Image.new("RGB", (8, 8)))
+    data = png_bytes(Image.new("RGB", (8, 8)))
     path = tmp_path / "head.png"
     path.write_bytes(data[:33])  # signature + IHDR, no image data
     _assert_refused(path, "truncated or corrupt image data", "PNG")
@@ -534,7 +519,7 @@ def test_recognised_signature_but_cut_short(tmp_path, fmt, head):
 
 def test_png_header_claiming_huge_size_is_refused_fast(tmp_path):
     path = tmp_path / "big.png"
-    path.write_bytes(_patch_ihdr(_png_bytes(Image.new("L", (1, 1))), 60000, 60000))
+    path.write_bytes(patch_ihdr(png_bytes(Image.new("L", (1, 1))), 60000, 60000))
     start = time.perf_counter()
     message = _assert_refused(path, "too many pixels", "3,600,000,000")
     assert time.perf_counter() - start < 2.0
@@ -544,7 +529,7 @@ def test_png_header_claiming_huge_size_is_refused_fast(tmp_path):
 def test_png_header_between_pil_warning_and_error_limits(tmp_path):
     # 12000 x 9000 = 108 M pixels: above PIL's warning threshold (89.5 M), below its error threshold (179 M)
     path = tmp_path / "warned.png"
-    path.write_bytes(_patch_ihdr(_png_bytes(Image.new("RGB", (1, 1))), 12000, 9000))
+    path.write_bytes(patch_ihdr(png_bytes(Image.new("RGB", (1, 1))), 12000, 9000))
     start = time.perf_counter()
     _assert_refused(path, "too many pixels", "108,000,000")
     assert time.perf_counter() - start < 2.0
@@ -777,7 +762,7 @@ def test_image_from_pil_rejects_non_images():
 
 
 def test_image_from_pil_truncated_lazy_image():
-    data = _png_bytes(Image.fromarray(_noise_rgb(64, 64)))
+    data = png_bytes(Image.fromarray(_noise_rgb(64, 64)))
     lazy = Image.open(io.BytesIO(data[: len(data) // 2]))
     with pytest.raises(ImageLoadError, match="^dropped: truncated or corrupt image data"):
         image_from_pil(lazy, name="dropped")

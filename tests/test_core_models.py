@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import pickle
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from smoothgrad_desktop.core.images import image_from_pil
 from smoothgrad_desktop.core.methods import METHODS, MethodContext
 from smoothgrad_desktop.core.models import load_model
 from smoothgrad_desktop.core.smoothing import SmoothingConfig, smooth_attribution
+from tests.hostile import Evil
 
 
 @pytest.fixture
@@ -81,19 +81,11 @@ def test_state_dict_with_other_class_count_gets_generic_labels(tmp_path):
     assert model.labels == [f"class {i}" for i in range(7)]
 
 
-class _Evil:
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __reduce__(self):
-        return (os.system, (f"touch {self.marker}",))
-
-
 @pytest.mark.parametrize("container", ["torch-zip", "raw-pickle"])
 def test_pickle_that_would_run_code_is_refused(tmp_path, container):
     marker = tmp_path / "pwned"
     path = tmp_path / "evil.pt"
-    payload = {"weight": torch.zeros(1), "x": _Evil(marker)}
+    payload = {"weight": torch.zeros(1), "x": Evil(marker)}
     if container == "torch-zip":
         torch.save(payload, path)
     else:

@@ -23,17 +23,25 @@ from smoothgrad_desktop.core.errors import ExportError  # noqa: E402
 from smoothgrad_desktop.core.explain import prepare_input, predict  # noqa: E402
 from smoothgrad_desktop.core.images import load_input  # noqa: E402
 from smoothgrad_desktop.core.models import load_model  # noqa: E402
-from smoothgrad_desktop.core.resources import sample_images  # noqa: E402
 from smoothgrad_desktop.core.smoothing import SmoothingConfig, smooth_attribution  # noqa: E402
 from smoothgrad_desktop.gui import export as gx  # noqa: E402
 from smoothgrad_desktop.gui.main_window import MainWindow  # noqa: E402
-from smoothgrad_desktop.gui.params import Params  # noqa: E402
+from smoothgrad_desktop.core.params import Params  # noqa: E402
 from smoothgrad_desktop.gui.settings import AppSettings  # noqa: E402
 from smoothgrad_desktop.gui.worker import live_threads  # noqa: E402
 
 pytestmark = [pytest.mark.gui, pytest.mark.timeout(120)]
 
-from tests.gui_support import FAST, SAMPLES, make_window  # noqa: E402,F401 - make_window is a fixture
+@pytest.fixture(autouse=True)
+def _tabs_compute_when_opened(monkeypatch):
+    """These tests are about what a tab computes, not about the cost gate (tests/test_gui_state.py): every tab
+    computes when opened, however slow this shared machine makes the estimate."""
+    from smoothgrad_desktop.gui import tabs
+
+    monkeypatch.setattr(tabs, "AUTO_SECONDS", float("inf"))
+
+
+from tests.gui_support import FAST, SAMPLES, heatmap, make_window  # noqa: E402,F401 - make_window is a fixture
 
 
 def heatmap_values(window: MainWindow) -> np.ndarray | None:
@@ -52,7 +60,7 @@ def test_window_opens_with_default_model_and_sample_and_shows_a_map(make_window)
     assert window.images.rowCount() == len(SAMPLES)
     outcome = window.current
     assert outcome is not None and outcome.explanation.result.n == FAST.n_samples
-    shown = heatmap_values(window)
+    shown = heatmap(window)
     assert shown is not None and shown.shape == outcome.explanation.result.attribution.shape[1:]
     assert np.abs(shown).max() > 0
     assert window.panels.overlay_view.image_item.image is not None
@@ -82,7 +90,7 @@ def test_a_run_completes_through_the_worker_and_shows_its_map(make_window, qtbot
     assert outcome.explanation.result.n == 12 and outcome.explanation.result.config.seed == 5
     qtbot.waitUntil(lambda: window.current is outcome, timeout=5000)
     expected = vz.reduce_channels(outcome.explanation.result.attribution, "absolute")
-    np.testing.assert_allclose(heatmap_values(window), expected, rtol=1e-6)
+    np.testing.assert_allclose(heatmap(window), expected, rtol=1e-6)
     # the worker thread is not the GUI thread, and the GUI never blocked on it
     assert window.controller.worker_thread.isRunning()
     assert worker.thread() is window.controller.worker_thread
@@ -116,7 +124,7 @@ def test_a_parameter_change_during_a_run_cancels_and_restarts_it(make_window, qt
     worker.started.connect(lambda i, k: started.append((i, k)))
     with qtbot.waitSignal(worker.progress, timeout=30_000):
         window.set_params(replace(window.params, n_samples=20_000, batch_size=1))
-    slow_job = window._latest["explain"]
+    slow_job = window.controller.latest("explain").id
     # the user edits n in the editor while the slow run is going
     with qtbot.waitSignal(window.run_finished, timeout=30_000) as blocker:
         window.editor.batch_spin.setValue(0)
@@ -136,7 +144,7 @@ def test_display_changes_rerender_without_recomputing(make_window, qtbot):
     window.editor.view_combo.setCurrentIndex(window.editor.view_combo.findData("signed"))
     assert window.params.view == "signed"
     expected = vz.reduce_channels(before.explanation.result.attribution, "signed")
-    np.testing.assert_allclose(heatmap_values(window), expected, rtol=1e-6)
+    np.testing.assert_allclose(heatmap(window), expected, rtol=1e-6)
     assert window.panels.heatmap_view.view == "signed"
     qtbot.wait(RESTART_WAIT_MS)
     assert window.current is before and window.runs.rowCount() == runs
@@ -151,8 +159,8 @@ RESTART_WAIT_MS = 500
 
 def test_grid_cell_for_n_equals_a_direct_n_sample_run_with_the_same_seed(make_window, qtbot):
     window = make_window()
-    window.grid_levels_edit.setText("0, 15")
-    window.grid_ns_edit.setText("1, 4, 8")
+    window.exp_tabs["grid"].controls.levels_edit.setText("0, 15")
+    window.exp_tabs["grid"].controls.ns_edit.setText("1, 4, 8")
     with qtbot.waitSignal(window.experiment_finished, timeout=30_000,
                           check_params_cb=lambda kind, o: kind == "grid") as blocker:
         window.show_tab("grid")  # computes on demand when shown
@@ -168,8 +176,8 @@ def test_grid_cell_for_n_equals_a_direct_n_sample_run_with_the_same_seed(make_wi
                                     SmoothingConfig(noise_level=0.15, n_samples=n, seed=window.params.seed))
         np.testing.assert_allclose(grid.maps[1][col], direct.mean, rtol=1e-4, atol=1e-6)
     # the panel shows every cell on one scale
-    assert window.grid_panel.cell_count() == (2, 3)
-    assert window.grid_panel.span is not None and window.grid_panel.span > 0
+    assert window.panel("grid").cell_count() == (2, 3)
+    assert window.panel("grid").span is not None and window.panel("grid").span > 0
     assert not window.is_stale("grid")
     # tabs other than Map do not recompute on every parameter change: the grid only becomes stale
     window.show_tab("map")
@@ -196,7 +204,7 @@ def test_other_figures_compute_on_demand(make_window, qtbot, kind):
         assert set(outcome.results) == {(m, a) for m in ("clean", "noise-trained") for a in ("gradient", "smoothgrad")}
     elif kind == "fluctuation":
         assert outcome.result.t.shape == (200,)
-        assert window.fluctuation_panel.max_curve.getData()[0] is not None
+        assert window.panel("fluctuation").max_curve.getData()[0] is not None
 
 
 def test_class_difference_works_on_a_two_digit_sample(make_window, qtbot):
@@ -210,14 +218,14 @@ def test_class_difference_works_on_a_two_digit_sample(make_window, qtbot):
     outcome = blocker.args[1]
     top2 = [p.index for p in outcome.state.top[:2]]
     assert (outcome.c1, outcome.c2) == tuple(top2)
-    assert window.difference_panel.classes() == tuple(top2)
+    assert window.panel("difference").classes() == tuple(top2)
     assert not window.is_stale("difference")
     # picking another class pair in the panel recomputes
     other = outcome.state.top[2].index
     with qtbot.waitSignal(window.experiment_finished, timeout=60_000,
                           check_params_cb=lambda k, o: k == "difference") as again:
-        window.difference_panel.set_classes(list(outcome.state.labels), top2[0], other)
-        window.difference_panel.classes_changed.emit(top2[0], other)
+        window.panel("difference").set_classes(list(outcome.state.labels), top2[0], other)
+        window.panel("difference").classes_changed.emit(top2[0], other)
     assert (again.args[1].c1, again.args[1].c2) == (top2[0], other)
 
 
@@ -250,7 +258,7 @@ def test_run_history_reselects_a_previous_run(make_window, qtbot):
     qtbot.mouseClick(window.run_view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     assert window.current is first
     assert window.params.seed == FAST.seed and window.editor.seed_spin.value() == FAST.seed
-    np.testing.assert_allclose(heatmap_values(window),
+    np.testing.assert_allclose(heatmap(window),
                                vz.reduce_channels(first.explanation.result.attribution, "absolute"), rtol=1e-6)
     qtbot.wait(RESTART_WAIT_MS)
     assert window.runs.rowCount() == 2  # showing it again did not recompute
@@ -369,7 +377,7 @@ def test_export_failure_is_reported_and_leaves_nothing(make_window, qtbot, tmp_p
     assert os.listdir(out) == []  # neither the files moved before the failure nor temporary files
     # through the menu path: a one-line message, nothing written
     warnings = []
-    monkeypatch.setattr("smoothgrad_desktop.gui.main_window.QMessageBox.warning",
+    monkeypatch.setattr("PySide6.QtWidgets.QMessageBox.warning",
                         lambda *a, **k: warnings.append(a[2]))
     calls["n"] = 0
     window._run_export(lambda: window.export_all_to(out / "all"), out)
@@ -380,8 +388,8 @@ def test_export_failure_is_reported_and_leaves_nothing(make_window, qtbot, tmp_p
 
 def test_export_all_writes_a_folder_with_index_html(make_window, qtbot, tmp_path):
     window = make_window()
-    window.grid_levels_edit.setText("0, 20")
-    window.grid_ns_edit.setText("1, 2")
+    window.exp_tabs["grid"].controls.levels_edit.setText("0, 20")
+    window.exp_tabs["grid"].controls.ns_edit.setText("1, 2")
     with qtbot.waitSignal(window.experiment_finished, timeout=30_000, check_params_cb=lambda k, o: k == "grid"):
         window.show_tab("grid")
     grid_png = tmp_path / "grid.png"
@@ -403,7 +411,7 @@ def test_shared_colour_scale_box_on_every_comparison_tab(make_window, qtbot):
     """Each comparison tab has its own box; the σ/n grid starts per cell (the paper's figures), the others shared;
     ticking one tab's box never changes another tab, the parameters or the settings."""
     window = make_window()
-    checks = window.scale_checks
+    checks = {k: t.scale_check for k, t in window.exp_tabs.items() if t.scale_check is not None}
     assert set(checks) == {"grid", "strip", "difference", "noise"}
     panels = {"grid": window.grid_panel, "strip": window.strip_panel, "difference": window.difference_panel,
               "noise": window.noise_panel}
@@ -414,7 +422,7 @@ def test_shared_colour_scale_box_on_every_comparison_tab(make_window, qtbot):
         assert "paper" in check.toolTip()
     with qtbot.waitSignal(window.experiment_finished, timeout=60_000, check_params_cb=lambda k, o: k == "noise"):
         window.show_tab("noise")
-    panel = window.noise_panel
+    panel = window.panel("noise")
     cells = [(r, c) for r in range(2) for c in range(2)]
     assert len({tuple(panel.image_item(r, c).getLevels()) for r, c in cells}) == 1  # one scale
     before = AppSettings().params()

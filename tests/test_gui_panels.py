@@ -6,7 +6,6 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import sys  # noqa: E402
 import threading  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -26,6 +25,7 @@ from smoothgrad_desktop.gui.panels import (  # noqa: E402
     NoiseTrainingPanel,
     StripPanel,
 )
+from tests.gui_support import levels  # noqa: E402
 
 pytestmark = pytest.mark.gui
 
@@ -37,23 +37,17 @@ pytestmark = pytest.mark.gui
 
 @pytest.fixture
 def make(qtbot):
-    """Build a panel, register it with qtbot, and fail the test if it leaves an active QTimer or a thread."""
+    """Build a panel and register it with qtbot (closed after the test; conftest's leak check then fails the test
+    if the panel left a QTimer active or a QThread running); no Python thread may outlive the test either."""
     threads_before = threading.active_count()
-    built: list[QtWidgets.QWidget] = []
 
     def _make(cls, *args, size=(640, 400), **kwargs):
         w = cls(*args, **kwargs)
         qtbot.addWidget(w)
         w.resize(*size)
-        built.append(w)
         return w
 
     yield _make
-    for w in built:
-        active = [t for t in w.findChildren(QtCore.QTimer) if t.isActive()]
-        assert not active, f"{type(w).__name__} leaves active timers: {active}"
-        qthreads = [t for t in w.findChildren(QtCore.QThread) if t.isRunning()]
-        assert not qthreads, f"{type(w).__name__} leaves running QThreads"
     assert threading.active_count() <= threads_before
 
 
@@ -63,12 +57,6 @@ def signed_blobs(h: int, w: int, seed: int = 0, scale: float = 1.0) -> np.ndarra
     m = np.exp(-(((xx - w / 4) / (w / 8)) ** 2 + ((yy - h / 4) / (h / 8)) ** 2))
     m -= 0.7 * np.exp(-(((xx - 3 * w / 4) / (w / 8)) ** 2 + ((yy - 3 * h / 4) / (h / 8)) ** 2))
     return (scale * (m + 0.05 * rng.standard_normal((h, w)))).astype(np.float32)
-
-
-def levels_of(item) -> tuple[float, float]:
-    lv = item.getLevels()
-    assert lv is not None
-    return (float(lv[0]), float(lv[1]))
 
 
 def trange(view_box) -> list[float]:
@@ -92,7 +80,7 @@ def test_signed_map_fixed_symmetric_levels_zero_at_centre_colour(make):
     v = signed_blobs(30, 40)
     v[0, 0] = 0.0
     view.set_map(v, "signed", span=2.5)
-    assert levels_of(view.image_item) == (-2.5, 2.5)
+    assert levels(view.image_item) == (-2.5, 2.5)
     assert view.color_bar.levels() == (-2.5, 2.5)
     cm = vz.get_colormap(None, "signed")
     assert cm.kind == "diverging"
@@ -107,9 +95,9 @@ def test_signed_map_fixed_symmetric_levels_zero_at_centre_colour(make):
     # span=None: core compute_span at the percentile; a bigger map with a locked span keeps the levels
     view.set_map(v, "signed", percentile=95.0)
     s = vz.compute_span(v, "signed", 95.0)
-    assert levels_of(view.image_item) == pytest.approx((-s, s))
+    assert levels(view.image_item) == pytest.approx((-s, s))
     view.set_map(v * 10, "signed", span=2.5)
-    assert levels_of(view.image_item) == (-2.5, 2.5)
+    assert levels(view.image_item) == (-2.5, 2.5)
     # extremes saturate at the ends of the diverging map
     v2 = np.array([[-10.0, 10.0]], np.float32)
     view.set_map(v2, "signed", span=1.0)
@@ -122,14 +110,14 @@ def test_absolute_levels_and_sequential_map(make):
     v = np.abs(signed_blobs(20, 20))
     view.set_map(v, "absolute")
     s = vz.compute_span(v, "absolute", 99.0)
-    assert levels_of(view.image_item) == pytest.approx((0.0, s))
+    assert levels(view.image_item) == pytest.approx((0.0, s))
     assert view.span == pytest.approx(s)
     cm = vz.get_colormap(None, "absolute")
     assert cm.kind == "sequential"
     lut = np.asarray(view.image_item.lut)
     assert tuple(lut[0][:3]) == tuple(cm.lut[0]) and tuple(lut[-1][:3]) == tuple(cm.lut[-1])
     view.set_map(v, "absolute", span=0.25, cmap="viridis")
-    assert levels_of(view.image_item) == (0.0, 0.25)
+    assert levels(view.image_item) == (0.0, 0.25)
     assert tuple(np.asarray(view.image_item.lut)[-1][:3]) == tuple(vz.get_colormap("viridis").lut[-1])
     with pytest.raises(ValueError):
         view.set_map(v, "sideways")
@@ -138,7 +126,7 @@ def test_absolute_levels_and_sequential_map(make):
 def test_all_zero_map_and_rgb_after_map(make):
     view = make(MapView, colorbar=True)
     view.set_map(np.zeros((8, 8), np.float32), "signed")
-    assert levels_of(view.image_item) == (-1.0, 1.0)  # fallback span, zero at the centre colour
+    assert levels(view.image_item) == (-1.0, 1.0)  # fallback span, zero at the centre colour
     cm = vz.get_colormap(None, "signed")
     assert rendered_rgb(view.image_item, 3, 3) == tuple(int(c) for c in cm.centre)
     rgb = np.zeros((6, 9, 3), np.uint8)
@@ -253,7 +241,7 @@ def test_grid_one_shared_scale_for_all_cells(make):
     grid.set_grid([0.1, 0.2], [1, 5, 10], maps, "signed", sigmas=[0.26, 0.52], shared=True)
     expected = vz.shared_span([m for row in maps for m in row], "signed", 99.0)
     assert grid.span == pytest.approx(expected)
-    all_levels = {levels_of(grid.image_item(r, c)) for r in range(2) for c in range(3)}
+    all_levels = {levels(grid.image_item(r, c)) for r in range(2) for c in range(3)}
     assert len(all_levels) == 1
     (lo, hi), = all_levels
     assert (lo, hi) == pytest.approx((-expected, expected))
@@ -261,7 +249,7 @@ def test_grid_one_shared_scale_for_all_cells(make):
     assert grid.color_bar.levels() == pytest.approx((lo, hi))
     # a locked span is used as is
     grid.set_grid([0.1, 0.2], [1, 5, 10], maps, "signed", span=0.5)
-    assert {levels_of(grid.image_item(r, c)) for r in range(2) for c in range(3)} == {(-0.5, 0.5)}
+    assert {levels(grid.image_item(r, c)) for r in range(2) for c in range(3)} == {(-0.5, 0.5)}
     assert grid.cell_count() == (2, 3)
 
 
@@ -279,7 +267,7 @@ def test_grid_set_row_fills_progressively(make):
     assert grid.span == pytest.approx(both)
     for r in range(2):
         for c in range(3):
-            assert levels_of(grid.image_item(r, c)) == pytest.approx((0.0, both))
+            assert levels(grid.image_item(r, c)) == pytest.approx((0.0, both))
     with pytest.raises(IndexError):
         grid.set_row(2, rows[0])
     grid.clear()
@@ -313,7 +301,7 @@ def test_strip_error_entry_and_shared_scale(make):
     assert strip.image_item(0, 1).image is None
     assert strip.cell_text(0, 0) == ""
     s = vz.shared_span([a, b], "signed")
-    assert levels_of(strip.image_item(0, 0)) == levels_of(strip.image_item(0, 2)) == pytest.approx((-s, s))
+    assert levels(strip.image_item(0, 0)) == levels(strip.image_item(0, 2)) == pytest.approx((-s, s))
     # progressive fill and append
     strip.set_entry(1, "Guided BP", a)
     assert strip.cell_text(0, 1) == "" and strip.image_item(0, 1).image is not None
@@ -345,12 +333,12 @@ def test_difference_classes_changed_only_on_user_change(make, qtbot):
     d = m1 - m2
     panel.set_maps(d, m1, m2, cmap="grey")  # a sequential choice still gives a diverging D
     s = vz.compute_span(d, "signed")
-    assert levels_of(panel.diff_view.image_item) == pytest.approx((-s, s))
+    assert levels(panel.diff_view.image_item) == pytest.approx((-s, s))
     cm = vz.get_colormap(vz.DEFAULT_DIVERGING)
     assert tuple(np.asarray(panel.diff_view.image_item.lut)[len(panel.diff_view.image_item.lut) // 2]) == tuple(
         cm.centre
     )
-    assert levels_of(panel.map1_view.image_item) == levels_of(panel.map2_view.image_item)
+    assert levels(panel.map1_view.image_item) == levels(panel.map2_view.image_item)
     panel.set_image(np.zeros((28, 28, 3), np.uint8))
     assert panel.image_view.image_item.mapRectToParent(panel.image_view.image_item.boundingRect()) == QtCore.QRectF(
         0, 0, 14, 14
@@ -369,7 +357,7 @@ def test_noise_training_shared_scale(make):
     panel.set_maps(maps, "signed")
     s = vz.shared_span(list(maps.values()), "signed")
     assert panel.span == pytest.approx(s)
-    assert levels_of(panel.image_item(0, 0)) == levels_of(panel.image_item(1, 1)) == pytest.approx((-s, s))
+    assert levels(panel.image_item(0, 0)) == levels(panel.image_item(1, 1)) == pytest.approx((-s, s))
     assert panel.image_item(1, 0).image is None  # missing key: empty cell
     with pytest.raises(ValueError):
         panel.set_maps({("clean", "vargrad"): maps[("clean", "gradient")]}, "signed")
@@ -544,22 +532,22 @@ def test_grid_shared_or_per_cell_scale(make):
     grid.set_grid([0.0, 0.5], [1], [[small], [big]], "absolute", percentile=99.0, shared=False)
     assert not grid.shared_scale and grid.span is None
     s0, s1 = vz.compute_span(small, "absolute", 99.0), vz.compute_span(big, "absolute", 99.0)
-    assert levels_of(grid.image_item(0, 0)) == pytest.approx((0.0, s0))
-    assert levels_of(grid.image_item(1, 0)) == pytest.approx((0.0, s1))
+    assert levels(grid.image_item(0, 0)) == pytest.approx((0.0, s0))
+    assert levels(grid.image_item(1, 0)) == pytest.approx((0.0, s1))
     assert grid.cell_span(0, 0) == pytest.approx(s0) and grid.cell_span(1, 0) == pytest.approx(s1)
     assert grid.scale_label == "per cell"
     assert grid.color_bar.levels() == pytest.approx((0.0, 1.0))  # 0 .. P99 of each cell
     # shared (the default): one span for both
     grid.set_shared_scale(True)
     both = vz.shared_span([small, big], "absolute", 99.0)
-    assert levels_of(grid.image_item(0, 0)) == levels_of(grid.image_item(1, 0)) == pytest.approx((0.0, both))
+    assert levels(grid.image_item(0, 0)) == levels(grid.image_item(1, 0)) == pytest.approx((0.0, both))
     assert grid.span == pytest.approx(both) and grid.scale_label == "shared"
     grid.set_grid([0.0, 0.5], [1], [[small], [big]], "absolute")
     assert grid.shared_scale
     # progressive rows keep the per-cell choice
     grid.set_grid([0.0, 0.5], [1], None, "signed", shared=False)
     grid.set_row(1, [signed_blobs(12, 12, 3, scale=5.0)])
-    assert levels_of(grid.image_item(1, 0)) == pytest.approx(
+    assert levels(grid.image_item(1, 0)) == pytest.approx(
         (-vz.compute_span(signed_blobs(12, 12, 3, scale=5.0), "signed"),
          vz.compute_span(signed_blobs(12, 12, 3, scale=5.0), "signed")))
 
@@ -569,21 +557,21 @@ def test_strip_noise_and_difference_per_cell_scale(make):
     sa, sb = vz.compute_span(a, "signed"), vz.compute_span(b, "signed")
     strip = make(StripPanel)
     strip.set_entries([("Gradient", a, None), ("SmoothGrad", b, None)], "signed", shared=False)
-    assert levels_of(strip.image_item(0, 0)) == pytest.approx((-sa, sa))
-    assert levels_of(strip.image_item(0, 1)) == pytest.approx((-sb, sb))
+    assert levels(strip.image_item(0, 0)) == pytest.approx((-sa, sa))
+    assert levels(strip.image_item(0, 1)) == pytest.approx((-sb, sb))
     noise = make(NoiseTrainingPanel)
     noise.set_maps({("clean", "gradient"): a, ("noise-trained", "smoothgrad"): b}, "signed", shared=False)
-    assert levels_of(noise.image_item(0, 0)) == pytest.approx((-sa, sa))
-    assert levels_of(noise.image_item(1, 1)) == pytest.approx((-sb, sb))
+    assert levels(noise.image_item(0, 0)) == pytest.approx((-sa, sa))
+    assert levels(noise.image_item(1, 1)) == pytest.approx((-sb, sb))
     noise.set_shared_scale(True)
-    assert levels_of(noise.image_item(0, 0)) == levels_of(noise.image_item(1, 1))
+    assert levels(noise.image_item(0, 0)) == levels(noise.image_item(1, 1))
     diff = make(DifferencePanel)
     diff.set_maps(a - b, a, b, shared=False)
-    assert levels_of(diff.map1_view.image_item) == pytest.approx((-sa, sa))
-    assert levels_of(diff.map2_view.image_item) == pytest.approx((-sb, sb))
+    assert levels(diff.map1_view.image_item) == pytest.approx((-sa, sa))
+    assert levels(diff.map2_view.image_item) == pytest.approx((-sb, sb))
     diff.set_shared_scale(True)
     s = vz.shared_span([a, b], "signed")
-    assert levels_of(diff.map1_view.image_item) == levels_of(diff.map2_view.image_item) == pytest.approx((-s, s))
+    assert levels(diff.map1_view.image_item) == levels(diff.map2_view.image_item) == pytest.approx((-s, s))
 
 
 def test_strip_six_methods_fit_a_narrow_window(make):

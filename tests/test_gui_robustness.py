@@ -14,14 +14,11 @@ import logging.handlers
 import os
 import pickle
 import random
-import signal
-import struct
 import subprocess
 import sys
 import textwrap
 import threading
 import time
-import zlib
 from dataclasses import replace
 from pathlib import Path
 
@@ -32,7 +29,7 @@ import pytest
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 from PySide6.QtCore import QObject, Qt, QTimer, Slot  # noqa: E402
-from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
+from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox  # noqa: E402
 
 from smoothgrad_desktop.core import visualize as vz  # noqa: E402
 from smoothgrad_desktop.core import images as core_images  # noqa: E402
@@ -40,76 +37,28 @@ from smoothgrad_desktop.core.errors import Cancelled  # noqa: E402
 from smoothgrad_desktop.core.explain import explain  # noqa: E402
 from smoothgrad_desktop.core.images import load_input  # noqa: E402
 from smoothgrad_desktop.core.models import load_model  # noqa: E402
-from smoothgrad_desktop.core.resources import sample_images  # noqa: E402
 from smoothgrad_desktop.core.smoothing import SmoothingConfig, smooth_attribution  # noqa: E402
 from smoothgrad_desktop.gui import application  # noqa: E402
 from smoothgrad_desktop.gui import main_window as mw  # noqa: E402
 from smoothgrad_desktop.gui.main_window import MainWindow  # noqa: E402
-from smoothgrad_desktop.gui.params import Params  # noqa: E402
+from smoothgrad_desktop.core.params import Params  # noqa: E402
 from smoothgrad_desktop.gui.worker import live_threads  # noqa: E402
+from tests.gui_support import FAST, SAMPLES, assert_one_line, heatmap, shown_image  # noqa: E402
+from tests.hostile import Evil, InfGradient, NaNScores, WrongShape, patch_ihdr, png_bytes  # noqa: E402
 
 pytestmark = [pytest.mark.gui, pytest.mark.timeout(180)]
 
-SAMPLES = sample_images()
-assert SAMPLES, "the shipped sample images are missing: the installation is broken"
-FAST = Params(n_samples=8, seed=3)
+@pytest.fixture(autouse=True)
+def _tabs_compute_when_opened(monkeypatch):
+    """These tests are about what a tab computes, not about the cost gate (tests/test_gui_state.py): every tab
+    computes when opened, however slow this shared machine makes the estimate."""
+    from smoothgrad_desktop.gui import tabs
+
+    monkeypatch.setattr(tabs, "AUTO_SECONDS", float("inf"))
+
+
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-# ------------------------------------------------------------------------------------------------ fixtures
-
-
-class Dialogs:
-    """Records what would have been shown in a message box; answers questions with ``answer``."""
-
-    def __init__(self) -> None:
-        self.shown: list[tuple[str, str, str]] = []  # (kind, title, text)
-        self.answer = QMessageBox.StandardButton.No
-
-    def texts(self, kind: str | None = None) -> list[str]:
-        return [t for k, _, t in self.shown if kind is None or k == kind]
-
-
-@pytest.fixture
-def dialogs(monkeypatch) -> Dialogs:
-    d = Dialogs()
-
-    def recorder(kind):
-        def show(parent, title, text, *args, **kwargs):
-            d.shown.append((kind, title, text))
-            return d.answer if kind == "question" else QMessageBox.StandardButton.Ok
-        return show
-
-    for kind in ("warning", "critical", "information", "question", "about"):
-        monkeypatch.setattr(QMessageBox, kind, staticmethod(recorder(kind)))
-    return d
-
-
-@pytest.fixture
-def make_window(qtbot, dialogs):
-    def make(params: Params = FAST, *, wait: bool = True, **kwargs) -> MainWindow:
-        window = MainWindow(params=params, **kwargs)
-        qtbot.addWidget(window)
-        window.show()
-        if wait:
-            with qtbot.waitSignal(window.run_finished, timeout=60_000):
-                pass
-        return window
-
-    return make
-
-
-def heatmap(window: MainWindow) -> np.ndarray | None:
-    return window.panels.heatmap_view.image_item.image
-
-
-def shown_image(window: MainWindow) -> np.ndarray | None:
-    return window.panels.image_view.image_item.image
-
-
-def assert_one_line(message: str) -> None:
-    assert message and "\n" not in message and "\r" not in message, repr(message)
-    assert "Traceback" not in message
 
 
 # ------------------------------------------------------------------------------------------------ generators
@@ -124,19 +73,6 @@ def _asym_rgb(width: int = 24, height: int = 16) -> np.ndarray:
     arr[hh:, :hw] = (20, 20, 230)
     arr[hh:, hw:] = (240, 240, 40)
     return arr
-
-
-def _png_bytes(img: Image.Image) -> bytes:
-    buf = io.BytesIO()
-    img.save(buf, "PNG")
-    return buf.getvalue()
-
-
-def _patch_ihdr(png: bytes, width: int, height: int) -> bytes:
-    data = bytearray(png)
-    data[16:24] = struct.pack(">II", width, height)
-    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])) & 0xFFFFFFFF)
-    return bytes(data)
 
 
 def _expected_orientation(arr: np.ndarray, orientation: int) -> np.ndarray:
@@ -158,7 +94,7 @@ def bad_corpus(folder: Path) -> list[tuple[Path, str]]:
     p = folder / "letter.png"
     p.write_text("Dear analyst, this is not a picture.\n" * 20)
     out.append((p, "not an image file"))
-    png = _png_bytes(Image.fromarray(noise))
+    png = png_bytes(Image.fromarray(noise))
     p = folder / "cut.png"
     p.write_bytes(png[: len(png) // 2])
     out.append((p, "truncated or corrupt"))
@@ -168,7 +104,7 @@ def bad_corpus(folder: Path) -> list[tuple[Path, str]]:
     p.write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
     out.append((p, "truncated or corrupt"))
     p = folder / "huge.png"
-    p.write_bytes(_patch_ihdr(_png_bytes(Image.new("L", (1, 1))), 60000, 60000))
+    p.write_bytes(patch_ihdr(png_bytes(Image.new("L", (1, 1))), 60000, 60000))
     out.append((p, "too many pixels"))
     p = folder / "locked.png"
     Image.new("L", (8, 8), 7).save(p)
@@ -234,7 +170,7 @@ def good_corpus(folder: Path) -> list[tuple[Path, np.ndarray, str | None]]:
 
 def open_through_dialog(window: MainWindow, monkeypatch, path: Path) -> None:
     """File > Open files… with the file dialog answering ``path``."""
-    monkeypatch.setattr(mw.QFileDialog, "getOpenFileNames", staticmethod(lambda *a, **k: ([str(path)], "")))
+    monkeypatch.setattr(QFileDialog, "getOpenFileNames", staticmethod(lambda *a, **k: ([str(path)], "")))
     window.open_files()
 
 
@@ -315,29 +251,6 @@ def test_odd_but_good_images_load_and_show_correctly(make_window, qtbot, tmp_pat
 # ------------------------------------------------------------------------------------------------ model files
 
 
-class _Evil:
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __reduce__(self):
-        return (os.system, (f"touch {self.marker}",))
-
-
-class _WrongShape(torch.nn.Module):
-    def forward(self, x):
-        return x.mean(dim=1)  # (N, H, W), not (N, K)
-
-
-class _NaNScores(torch.nn.Module):
-    def forward(self, x):
-        return x.flatten(1)[:, :10] * float("nan")
-
-
-class _InfGradient(torch.nn.Module):
-    def forward(self, x):
-        return torch.sqrt(x.flatten(1)[:, :10] - x.flatten(1)[:, :10].detach())  # value 0, gradient inf
-
-
 def _wait_failure(qtbot, window, action) -> tuple[str, str]:
     with qtbot.waitSignal(window.job_failed, timeout=60_000) as blocker:
         action()
@@ -357,7 +270,7 @@ def test_a_pickle_that_would_run_code_is_refused_and_never_runs(make_window, qtb
     window = make_window()
     marker = tmp_path / "pwned"
     path = tmp_path / "evil.pt"
-    payload = {"conv1.weight": torch.zeros(1), "x": _Evil(marker)}
+    payload = {"conv1.weight": torch.zeros(1), "x": Evil(marker)}
     if container == "torch-zip":
         torch.save(payload, path)
     else:
@@ -387,9 +300,9 @@ def test_state_dict_for_the_wrong_architecture_names_the_keys(make_window, qtbot
 
 
 @pytest.mark.parametrize("module, fragment", [
-    (_WrongShape(), "expected (N, K)"),
-    (_NaNScores(), "NaN/Inf"),
-    (_InfGradient(), "not finite"),
+    (WrongShape(), "expected (N, K)"),
+    (NaNScores(), "NaN/Inf"),
+    (InfGradient(), "not finite"),
 ])
 def test_hostile_torchscript_gives_a_message_and_no_map(make_window, qtbot, tmp_path, module, fragment):
     window = make_window()
@@ -474,7 +387,7 @@ def test_100_start_cancel_cycles_leave_no_thread_and_no_stale_map(make_window, q
                          batch_size=rng.choice([4, 8, 16]), noise_level=rng.choice([0.1, 0.15, 0.2]))
         window.set_params(params)
         window.run_now()  # no debounce: submitted now; supersedes (cancels) the previous run
-        job_id = window._latest["explain"]
+        job_id = window.controller.latest("explain").id
         assert job_id not in submitted
         submitted.append(job_id)
         if cycle == 100:
@@ -505,7 +418,8 @@ def test_100_start_cancel_cycles_leave_no_thread_and_no_stale_map(make_window, q
     qtbot.waitUntil(lambda: not window.controller.pending(), timeout=20_000)
     elapsed = time.perf_counter() - t0
 
-    assert set(rec.ended) >= set(submitted)  # every job ended exactly one way
+    # every job ended exactly one way (the recorder's queued slots may run after the window's: wait for them)
+    qtbot.waitUntil(lambda: set(rec.ended) >= set(submitted), timeout=20_000)
     assert not [j for j in submitted if rec.ended[j].startswith("failed")]
     cancelled = [j for j in submitted if rec.ended[j] == "cancelled"]
     assert rec.ended[submitted[-1]] == "finished"
@@ -665,7 +579,7 @@ def test_closing_the_window_mid_run_exits_within_2_s(tmp_path, model, weights, m
 
 
 def _export_dialog(window: MainWindow, monkeypatch, target: Path) -> None:
-    monkeypatch.setattr(mw.QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(target), "")))
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(target), "")))
     window.export_dialog()
 
 
@@ -790,22 +704,6 @@ def test_an_exception_inside_a_worker_job_reaches_the_ui(make_window, qtbot, mon
     monkeypatch.undo()
     window.show_tab("map")
     _still_usable(qtbot, window, seed=32)
-
-
-@pytest.fixture
-def hooks(monkeypatch):
-    """Restore the process-wide hooks and handlers run_gui installs."""
-    monkeypatch.setattr(sys, "excepthook", sys.excepthook)
-    monkeypatch.setattr(threading, "excepthook", threading.excepthook)
-    previous = signal.getsignal(signal.SIGINT)
-    yield
-    signal.signal(signal.SIGINT, previous)
-    root = logging.getLogger("smoothgrad_desktop")
-    for h in list(root.handlers):
-        if getattr(h, "_smoothgrad", False):
-            root.removeHandler(h)
-            h.close()
-    application._relay = None
 
 
 def test_run_gui_installs_hooks_logs_and_shows_thread_and_slot_errors(qtbot, monkeypatch, hooks, tmp_path, dialogs):

@@ -8,7 +8,6 @@ import pytest
 from PIL import Image
 
 from smoothgrad_desktop.core.errors import ExportError
-from tests.gui_support import make_window  # noqa: F401 - fixture
 
 
 def test_export_never_writes_over_an_open_image_even_when_the_user_agrees(make_window, tmp_path):
@@ -128,7 +127,7 @@ def test_the_inception_layout_control_reloads_and_is_kept_in_sessions(make_windo
     from dataclasses import replace
 
     from smoothgrad_desktop.core.session import Session
-    from smoothgrad_desktop.gui import session_io
+    from smoothgrad_desktop.core import session_io
 
     window = make_window()
     editor = window.editor

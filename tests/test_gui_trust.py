@@ -16,16 +16,28 @@ from PIL import Image  # noqa: E402
 from PySide6.QtCore import QPoint, QPointF, Qt  # noqa: E402
 
 from smoothgrad_desktop.core import visualize as vz  # noqa: E402
+from smoothgrad_desktop.core.explain import prepare_input  # noqa: E402
+from smoothgrad_desktop.core.images import load_input  # noqa: E402
+from smoothgrad_desktop.core.models import load_model  # noqa: E402
 from smoothgrad_desktop.core.resources import sample_images  # noqa: E402
 from smoothgrad_desktop.core.trust import perturbation_curves  # noqa: E402
 from smoothgrad_desktop.gui.main_window import MainWindow  # noqa: E402
-from smoothgrad_desktop.gui.params import Params  # noqa: E402
-from smoothgrad_desktop.gui.trust_data import input_rgb, perturbed_rgb, uncertainty_maps  # noqa: E402
+from smoothgrad_desktop.core.params import Params  # noqa: E402
+from smoothgrad_desktop.core.trust_data import input_rgb, perturbed_rgb, uncertainty_maps  # noqa: E402
 from smoothgrad_desktop.gui.widgets.levels import LevelsWidget  # noqa: E402
 
 pytestmark = [pytest.mark.gui, pytest.mark.timeout(120)]
 
-from tests.gui_support import FAST, SAMPLES, make_window  # noqa: E402,F401 - make_window is a fixture
+@pytest.fixture(autouse=True)
+def _tabs_compute_when_opened(monkeypatch):
+    """These tests are about what a tab computes, not about the cost gate (tests/test_gui_state.py): every tab
+    computes when opened, however slow this shared machine makes the estimate."""
+    from smoothgrad_desktop.gui import tabs
+
+    monkeypatch.setattr(tabs, "AUTO_SECONDS", float("inf"))
+
+
+from tests.gui_support import FAST, SAMPLES, heatmap, levels, make_window  # noqa: E402,F401 - make_window is a fixture
 
 
 def wait_experiment(qtbot, window: MainWindow, kind: str, action):
@@ -35,27 +47,20 @@ def wait_experiment(qtbot, window: MainWindow, kind: str, action):
     return blocker.args[1]
 
 
-def heatmap(window: MainWindow) -> np.ndarray:
-    return window.panels.heatmap_view.image_item.image
-
-
-def levels(item) -> tuple[float, float]:
-    lv = item.getLevels()
-    return (float(lv[0]), float(lv[1]))
-
-
 # ------------------------------------------------------------------------------------------------ faithfulness
 
 
 def test_faithfulness_tab_draws_map_random_and_second_method_and_the_scrubber_moves(make_window, qtbot):
     window = make_window()
     outcome = wait_experiment(qtbot, window, "evaluate", lambda: window.show_tab("evaluate"))
-    panel = window.faithfulness_panel
+    panel = window.panel("evaluate")
     expl = window.current.explanation
     # the map's curves are core perturbation_curves of |map| (the shown map was reused, not recomputed)
     saliency = vz.reduce_channels(expl.result.attribution, "absolute")
-    direct = perturbation_curves(expl.model.module, expl.prepared.x, expl.target, saliency,
-                                 baseline=expl.prepared.baseline, seed=FAST.seed)
+    model = load_model("default", device="cpu")  # the GUI thread holds no model: an independent one
+    prepared = prepare_input(model, load_input(window.current_entry().path))
+    direct = perturbation_curves(model.module, prepared.x, expl.target, saliency,
+                                 baseline=prepared.baseline, seed=FAST.seed)
     for kind in ("deletion", "insertion"):
         items = panel.curve_items(kind)
         assert set(items) == {"attribution", "random", "compare"}  # the random order is always drawn
@@ -70,7 +75,7 @@ def test_faithfulness_tab_draws_map_random_and_second_method_and_the_scrubber_mo
 
     # the scrubber: fraction 0 is the input itself; moving the slider changes the image, as core image_at says
     panel.set_step(0)
-    x_rgb = input_rgb(expl.prepared.x.cpu().numpy())
+    x_rgb = input_rgb(prepared.x.cpu().numpy())
     np.testing.assert_array_equal(panel.scrub_image("deletion"), x_rgb)
     panel.set_step(10)
     deleted = panel.scrub_image("deletion").copy()
@@ -78,7 +83,7 @@ def test_faithfulness_tab_draws_map_random_and_second_method_and_the_scrubber_mo
     f = panel.fraction()
     assert f == pytest.approx(10 / outcome.steps)
     for kind in ("deletion", "insertion"):
-        core_img = direct.image_at(expl.prepared.x, kind, f).cpu().numpy()
+        core_img = direct.image_at(prepared.x, kind, f).cpu().numpy()
         np.testing.assert_array_equal(panel.scrub_image(kind), input_rgb(core_img, value_range=(0.0, 1.0)))
     assert panel._lines["deletion"].value() == pytest.approx(f)
     panel.set_step(20)
@@ -90,7 +95,7 @@ def test_faithfulness_tab_draws_map_random_and_second_method_and_the_scrubber_mo
                                                 panel.fraction(), "deletion"))
 
     # no second method: two curves
-    outcome2 = wait_experiment(qtbot, window, "evaluate", lambda: window.compare_combo.setCurrentIndex(0))
+    outcome2 = wait_experiment(qtbot, window, "evaluate", lambda: window.exp_tabs["evaluate"].controls.combo.setCurrentIndex(0))
     assert not outcome2.compare_curves
     assert set(panel.curve_items("deletion")) == {"attribution", "random"}
 
@@ -109,7 +114,7 @@ def test_input_rgb_unnormalises_a_normalised_pipeline():
 def test_sanity_tab_plots_each_layer_and_the_random_target_test(make_window, qtbot):
     window = make_window()
     outcome = wait_experiment(qtbot, window, "sanity", lambda: window.show_tab("sanity"))
-    panel = window.sanity_panel
+    panel = window.panel("sanity")
     n = len(outcome.layers)
     assert n >= 2 and panel.tick_labels() == ["trained", *outcome.layers]
     x, y = panel.abs_curve.getData()
@@ -122,7 +127,7 @@ def test_sanity_tab_plots_each_layer_and_the_random_target_test(make_window, qtb
     assert "Random-target test" in panel.random_text()
     assert panel.thumbnails.cell_count() == (1, n + 1)  # the trained model's map, then one per layer
     # only the first layer
-    outcome1 = wait_experiment(qtbot, window, "sanity", lambda: window.sanity_layers_spin.setValue(1))
+    outcome1 = wait_experiment(qtbot, window, "sanity", lambda: window.exp_tabs["sanity"].controls.spin.setValue(1))
     assert len(outcome1.layers) == 1 and outcome1.spearman_abs[0] == pytest.approx(outcome.spearman_abs[0])
 
 
@@ -152,7 +157,7 @@ def test_clicking_the_heatmap_probes_the_pixel_and_its_mean_is_the_map_value(mak
     assert window.probe_dock.isVisible()
     # probing again is served from the (bounded) cache
     assert window.probe_pixel(int(x), int(y)) is None
-    assert len(window._probes) == 1
+    assert window.probe.cached() == 1
 
 
 # ------------------------------------------------------------------------------------------------ uncertainty
@@ -161,18 +166,18 @@ def test_clicking_the_heatmap_probes_the_pixel_and_its_mean_is_the_map_value(mak
 def test_show_standard_error_and_snr_from_the_same_pass(make_window):
     window = make_window()
     r = window.current.explanation.result
-    window.show_combo.setCurrentIndex(window.show_combo.findData("standard-error"))
+    window.map_tab.show_combo.setCurrentIndex(window.map_tab.show_combo.findData("standard-error"))
     assert window.params.show == "standard-error"
     se = np.sqrt(r.variance.astype(np.float64) * r.n / (r.n - 1) / r.n)[0]  # one channel
     np.testing.assert_allclose(heatmap(window), se, rtol=1e-5, atol=1e-9)
     assert "Standard error" in window.panels.heatmap_view.title()
-    window.show_combo.setCurrentIndex(window.show_combo.findData("snr"))
+    window.map_tab.show_combo.setCurrentIndex(window.map_tab.show_combo.findData("snr"))
     mean = r.mean.astype(np.float64)[0]
     expected = np.where(se > 0, np.abs(mean) / np.where(se > 0, se, 1), 0)
     np.testing.assert_allclose(heatmap(window), expected, rtol=1e-4, atol=1e-6)
     _, snr = uncertainty_maps(r.mean, r.standard_error, "absolute")
     np.testing.assert_allclose(heatmap(window), snr)
-    window.show_combo.setCurrentIndex(window.show_combo.findData("map"))
+    window.map_tab.show_combo.setCurrentIndex(window.map_tab.show_combo.findData("map"))
     np.testing.assert_allclose(heatmap(window), vz.reduce_channels(r.attribution, "absolute"), rtol=1e-6)
 
 
@@ -181,22 +186,22 @@ def test_show_standard_error_and_snr_from_the_same_pass(make_window):
 
 def test_lock_scale_gives_every_panel_the_same_levels(make_window, qtbot):
     window = make_window()
-    wait_experiment(qtbot, window, "grid", lambda: (window.grid_levels_edit.setText("10, 20"),
-                                                    window.grid_ns_edit.setText("2, 8"), window.show_tab("grid")))
+    wait_experiment(qtbot, window, "grid", lambda: (window.exp_tabs["grid"].controls.levels_edit.setText("10, 20"),
+                                                    window.exp_tabs["grid"].controls.ns_edit.setText("2, 8"), window.show_tab("grid")))
     wait_experiment(qtbot, window, "strip", lambda: window.show_tab("strip"))
     window.show_tab("map")
     span = window.panels.heatmap_view.span
-    assert window.grid_panel.span != pytest.approx(span)  # before: each figure has its own scale
+    assert window.panel("grid").span != pytest.approx(span)  # before: each figure has its own scale
     window.lock_action.trigger()
     assert window.lock_action.isChecked() and window.locked_span() == pytest.approx(span)
     expected = (0.0, span)
     assert levels(window.panels.heatmap_view.image_item) == pytest.approx(expected)
     for r in range(2):
         for c in range(2):
-            assert levels(window.grid_panel.image_item(r, c)) == pytest.approx(expected)
-    for i in range(window.strip_panel.cell_count()[1]):
-        if window.strip_panel._cells[0][i].values is not None:
-            assert levels(window.strip_panel.image_item(0, i)) == pytest.approx(expected)
+            assert levels(window.panel("grid").image_item(r, c)) == pytest.approx(expected)
+    for i in range(window.panel("strip").cell_count()[1]):
+        if window.panel("strip")._cells[0][i].values is not None:
+            assert levels(window.panel("strip").image_item(0, i)) == pytest.approx(expected)
     # a new map keeps the locked scale; unlocking goes back to the map's own percentile
     window.set_params(replace(window.params, seed=11))
     with qtbot.waitSignal(window.run_finished, timeout=30_000):
@@ -223,8 +228,8 @@ def test_clip_modes_set_the_span_as_core_compute_span_says(make_window):
     cumulative = vz.compute_span(values, "absolute", 99.0, mode="cumulative")
     assert cumulative != pytest.approx(percentile_span)
     assert window.panels.heatmap_view.span == pytest.approx(cumulative)
-    assert window.levels.span() == pytest.approx(cumulative)
-    assert "cumulative" in window.levels.text()
+    assert window.map_tab.levels.span() == pytest.approx(cumulative)
+    assert "cumulative" in window.map_tab.levels.text()
     combo.setCurrentIndex(combo.findData("two-tailed"))
     window.set_params(replace(window.params, view="signed"))
     signed = heatmap(window)
@@ -234,11 +239,11 @@ def test_clip_modes_set_the_span_as_core_compute_span_says(make_window):
 
 def test_dragging_the_levels_sets_and_locks_the_heatmap_span(make_window, qtbot):
     window = make_window()
-    hist = window.levels.histogram()
+    hist = window.map_tab.levels.histogram()
     assert hist is not None and hist[0].sum() == heatmap(window).size  # every value is in the histogram
-    line = window.levels.region.lines[1]
+    line = window.map_tab.levels.region.lines[1]
     target = window.panels.heatmap_view.span / 2
-    with qtbot.waitSignal(window.levels.span_edited, timeout=2000):
+    with qtbot.waitSignal(window.map_tab.levels.span_edited, timeout=2000):
         line.setValue(target)  # as a drag does
         line.sigPositionChangeFinished.emit(line)
     assert window.locked_span() == pytest.approx(target)

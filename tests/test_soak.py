@@ -22,7 +22,7 @@ from PySide6.QtCore import QObject, QSettings, QThread, Slot  # noqa: E402
 from smoothgrad_desktop.core.resources import sample_images  # noqa: E402
 from smoothgrad_desktop.gui.main_window import MainWindow  # noqa: E402
 from smoothgrad_desktop.gui.models.images import wait_for_thumbnails  # noqa: E402
-from smoothgrad_desktop.gui.params import Params  # noqa: E402
+from smoothgrad_desktop.core.params import Params  # noqa: E402
 from smoothgrad_desktop.gui.settings import AppSettings  # noqa: E402
 from smoothgrad_desktop.gui.worker import live_threads  # noqa: E402
 

@@ -5,20 +5,22 @@ from __future__ import annotations
 import platform
 import time
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
 import torchvision
 
 from .. import __version__
-from .errors import AttributionError
+from .errors import AttributionError, Cancelled, UserFacingError
 from .images import InputImage
 from .methods import class_scores
 from .models import LoadedModel
 from .paths import display_name, name_record, resolve_path
 from .schema import check_model_input
-from .smoothing import CancelCheck, BatchCallback, ProgressCallback, SmoothingConfig, SmoothingResult, smooth_attribution
+from .smoothing import (
+    CancelCheck, BatchCallback, ProgressCallback, SmoothingConfig, SmoothingResult, smooth_attribution, smooth_many,
+)
 
 
 @dataclass(frozen=True)
@@ -136,10 +138,13 @@ def explain(
     cancel: CancelCheck | None = None,
     on_batch: BatchCallback | None = None,
     prepared: PreparedInput | None = None,
+    scores: np.ndarray | None = None,
 ) -> Explanation:
+    """``scores``: the class scores of ``prepared.x`` when the caller already has them (one forward per map)."""
     t0 = time.perf_counter()
     prepared = prepared or prepare_input(model, image)
-    scores = predict(model, prepared.x, name=image.name)
+    if scores is None:
+        scores = predict(model, prepared.x, name=image.name)
     index = resolve_target(model, scores, target)
     result = smooth_attribution(
         model.module, prepared.x, index, config, baseline=prepared.baseline, guided_ok=model.guided_ok,
@@ -147,6 +152,64 @@ def explain(
     )
     return Explanation(model, image, prepared, scores, index, result, time.perf_counter() - t0,
                        top_k(model, scores, 5))
+
+
+def explain_many(
+    model: LoadedModel,
+    images: Sequence[InputImage],
+    config: SmoothingConfig = SmoothingConfig(),
+    target: int | str | None = None,
+    *,
+    on_done: Callable[[int, "Explanation | Exception"], None],
+    cancel: CancelCheck | None = None,
+) -> None:
+    """:func:`explain` for several images at once: inputs of the same shape after preprocessing share their
+    forward/backward passes (:func:`.smoothing.smooth_many`), each map being the one :func:`explain` gives alone.
+    ``on_done(i, explanation)`` is called once per image as soon as it is finished, or ``on_done(i, error)`` with
+    the exception of an image that failed (a one-line :class:`UserFacingError`, or an unexpected error of the
+    model); the others go on. Results are not kept here,
+    so memory stays bounded by one batch plus the images in flight."""
+    ready: dict[tuple, list[tuple[int, PreparedInput, np.ndarray, int]]] = {}
+    for i, image in enumerate(images):
+        try:
+            prepared = prepare_input(model, image)
+            scores = predict(model, prepared.x, name=image.name)
+            index = resolve_target(model, scores, target)
+        except UserFacingError as exc:
+            on_done(i, exc)
+            continue
+        ready.setdefault(tuple(prepared.x.shape), []).append((i, prepared, scores, index))
+    for members in ready.values():
+        finished: set[int] = set()
+        t0 = time.perf_counter()
+
+        def done(k: int, result, members=members, finished=finished, t0=t0) -> None:
+            i, prepared, scores, index = members[k]
+            finished.add(k)
+            if isinstance(result, UserFacingError):
+                on_done(i, result)
+                return
+            on_done(i, Explanation(model, images[i], prepared, scores, index, result, time.perf_counter() - t0,
+                                   top_k(model, scores, 5)))
+
+        try:
+            smooth_many(model.module, [m[1].x for m in members], [m[3] for m in members], config,
+                        baselines=[m[1].baseline for m in members], guided_ok=model.guided_ok, cancel=cancel,
+                        on_done=done, return_errors=True)
+        except Cancelled:
+            raise
+        except Exception:  # noqa: BLE001 - one input breaks the shared batch: go one at a time to find it
+            for k, (i, prepared, scores, index) in enumerate(members):
+                if k in finished:
+                    continue
+                try:
+                    expl = explain(model, images[i], config, index, prepared=prepared, cancel=cancel)
+                except Cancelled:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - reported as that input's failure
+                    on_done(i, exc)
+                    continue
+                on_done(i, expl)
 
 
 def versions() -> dict:
@@ -184,6 +247,9 @@ def provenance(expl: Explanation, **extra) -> dict:
         "noise_level": r.noise_level,
         "sigma": r.sigma,
         "n": r.n,
+        "sampling": r.convergence_record(),
+        "precision": r.precision,
+        **({"fidelity": r.fidelity} if r.fidelity else {}),
         "steps": cfg.steps if cfg.method == "integrated-gradients" else None,
         "quadrature": cfg.quadrature if cfg.method == "integrated-gradients" else None,
         "seed": cfg.seed,

@@ -45,6 +45,14 @@ DEFAULT_STEPS = 50
 MAX_NOISE_LEVEL = 10.0
 """σ at most 10 × the input's range (1000 %); the paper's useful range is 0–50 %."""
 MAX_SAMPLES = 100_000
+AUTO = "auto"
+"""The value of ``n_samples`` that samples until the map has converged (see ``tolerance`` and ``max_samples``)."""
+DEFAULT_TOLERANCE = 0.05
+DEFAULT_MAX_SAMPLES = 1000
+MIN_AUTO_SAMPLES = 10
+"""Samples always drawn before the convergence test may stop a run: the standard error estimated from fewer is
+too unreliable to stop on."""
+MIN_TOLERANCE = 0.001
 MAX_STEPS = 10_000
 MAX_SEED = 2**31 - 1
 MAX_BATCH = 4096
@@ -83,6 +91,8 @@ class Field:
     hi: float | None = None
     optional: bool = False
     """``None`` is allowed (batch size: automatic)."""
+    auto: bool = False
+    """The string :data:`AUTO` is allowed besides numbers (samples: until converged)."""
     cli_help: str = ""
 
     def describe_range(self) -> str:
@@ -90,7 +100,8 @@ class Field:
             return ", ".join(self.choices)
         if self.kind is float:
             return f"{self.lo:g} to {self.hi:g}"
-        return f"{int(self.lo):,} to {int(self.hi):,}".replace(",", " ")
+        text = f"{int(self.lo):,} to {int(self.hi):,}".replace(",", " ")
+        return f"{text} or {AUTO}" if self.auto else text
 
 
 FIELDS: tuple[Field, ...] = (
@@ -109,8 +120,23 @@ FIELDS: tuple[Field, ...] = (
           "--noise-level", metavar="F", lo=0.0, hi=MAX_NOISE_LEVEL,
           cli_help="sigma as a fraction of the input's range: sigma = F * (max(x) - min(x)) (default 0.15)"),
     Field("n_samples", int, DEFAULT_SAMPLES, "Samples n",
-          "How many noisy copies are averaged. More copies give a smoother, steadier map; little changes past 50.",
-          "--samples", metavar="N", lo=1, hi=MAX_SAMPLES, cli_help="noisy samples n (default 50)"),
+          "How many noisy copies are averaged. More copies give a smoother, steadier map; little changes past 50. "
+          "'auto' (until converged) keeps adding copies until the map's relative standard error is below the "
+          "tolerance, or the sample cap is reached.",
+          "--samples", metavar="N|auto", lo=1, hi=MAX_SAMPLES, auto=True,
+          cli_help="noisy samples n (default 50), or 'auto': sample until the relative standard error of the mean "
+                   "map is at most --tolerance (at most --max-samples)"),
+    Field("tolerance", float, DEFAULT_TOLERANCE, "Tolerance",
+          "Samples 'auto' only: sampling stops once the relative standard error of the mean map, "
+          "‖SE‖₂ / ‖mean‖₂ with SE = sample standard deviation / √n per element, is at most this value "
+          "(0.05: the noise left in the map is 5 % of its size). Halving it needs about four times the samples.",
+          "--tolerance", metavar="T", lo=MIN_TOLERANCE, hi=1.0,
+          cli_help="with --samples auto: stop when ||SE||_2/||mean||_2 <= T (default 0.05)"),
+    Field("max_samples", int, DEFAULT_MAX_SAMPLES, "Sample cap",
+          "Samples 'auto' only: the most noisy copies drawn when the tolerance is not reached; the result then "
+          "records that it did not converge.",
+          "--max-samples", metavar="N", lo=MIN_AUTO_SAMPLES, hi=MAX_SAMPLES,
+          cli_help="with --samples auto: the cap on samples (default 1000)"),
     Field("steps", int, DEFAULT_STEPS, "IG steps",
           "Integrated Gradients only: how many points along the path from the black image to the input are "
           "evaluated. More steps are more accurate and slower.",
@@ -129,8 +155,9 @@ FIELDS: tuple[Field, ...] = (
           "--batch-size", metavar="B", lo=1, hi=MAX_BATCH, optional=True,
           cli_help="model inputs per forward/backward pass (default: automatic)"),
     Field("precision", str, "fp32", "Precision",
-          "float32, or bfloat16 where the hardware runs it faster: the first batch is computed both ways and "
-          "bfloat16 is kept only if its map matches float32 (rank correlation ≥ 0.99, top-5 % overlap ≥ 0.9).",
+          "float32, or bfloat16 where the hardware runs it faster: the first 8 noisy copies are computed both ways "
+          "and bfloat16 is kept only if their map matches float32 (rank correlation ≥ 0.99, top-5 % overlap ≥ 0.9); "
+          "the first and last layers always run in float32.",
           "--precision", choices=PRECISIONS, choice_labels=PRECISION_LABELS,
           cli_help="fp32, or bf16 kept only when it passes the fidelity check against fp32 (default fp32)"),
 )
@@ -146,6 +173,8 @@ def check(name: str, value: Any) -> None:
     f = BY_NAME[name]
     if value is None and f.optional:
         return
+    if f.auto and value == AUTO:
+        return
     if f.choices is not None:
         if value not in f.choices:
             raise AttributionError(f"unknown {f.label.lower()} {value!r}; choose one of {', '.join(f.choices)}")
@@ -160,9 +189,11 @@ def check(name: str, value: Any) -> None:
                                f"from {f.describe_range()}, got {value!r}")
 
 
-def check_total(method: str, n_samples: int, steps: int, aggregation: str = "smoothgrad") -> None:
-    """The total work of one run: ``n × steps`` model evaluations at most :data:`MAX_EVALUATIONS`."""
-    n = 1 if aggregation == "none" else n_samples
+def check_total(method: str, n_samples: int | str, steps: int, aggregation: str = "smoothgrad",
+                max_samples: int = DEFAULT_MAX_SAMPLES) -> None:
+    """The total work of one run: ``n × steps`` model evaluations at most :data:`MAX_EVALUATIONS` (``n`` is the
+    sample cap for ``auto``)."""
+    n = 1 if aggregation == "none" else (max_samples if n_samples == AUTO else n_samples)
     total = n * (steps if method == "integrated-gradients" else 1)
     if total > MAX_EVALUATIONS:
         raise AttributionError(f"{n} samples × {steps} steps = {total:,} model evaluations is over the limit of "
@@ -197,6 +228,8 @@ def coerce(name: str, value: Any) -> Any:
     f = BY_NAME[name]
     if f.choices is not None:
         return value if isinstance(value, str) and value in f.choices else None
+    if f.auto and value == AUTO:
+        return AUTO
     if isinstance(value, bool):
         return None
     try:
@@ -210,6 +243,8 @@ def coerce(name: str, value: Any) -> Any:
 
 def _parse(f: Field) -> Callable[[str], Any]:
     def parse(text: str) -> Any:
+        if f.auto and text.strip().lower() == AUTO:
+            return AUTO
         try:
             value = f.kind(text) if f.kind is int else float(text)
         except ValueError:

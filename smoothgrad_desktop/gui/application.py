@@ -193,12 +193,12 @@ def run_gui(argv: list[str], *, exit_process: bool | None = None) -> int:
     from .main_window import MainWindow  # after QApplication: pyqtgraph reads the palette
 
     files = [a for a in app.arguments()[1:] if not a.startswith("-")]
-    window = MainWindow(files=files or None)
+    window = MainWindow(files=files or None, log_file=log_file_path())
     sink = _MessageSink(window)
     relay.message.connect(sink.show)
 
     # let Ctrl+C in a terminal close the window: Python handles signals only when the interpreter runs
-    signal.signal(signal.SIGINT, lambda *_: window.close())
+    previous_sigint = signal.signal(signal.SIGINT, lambda *_: window.close())
     tick = QTimer()
     tick.start(250)
     tick.timeout.connect(lambda: None)
@@ -218,4 +218,9 @@ def run_gui(argv: list[str], *, exit_process: bool | None = None) -> int:
         # Not stopped: Python threads cannot be killed; exit without destroying the running QThread (that would
         # abort with "QThread: Destroyed while thread is still running"). Owning the process: skip finalisation.
         _exit_now(int(code))
+    # the process goes on (an embedding application, the tests): release the window, which the Ctrl+C handler
+    # and the lambdas connected to its own actions would otherwise keep alive
+    if previous_sigint is not None:  # None: the handler was not set from Python
+        signal.signal(signal.SIGINT, previous_sigint)
+    window.deleteLater()
     return int(code)

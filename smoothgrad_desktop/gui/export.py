@@ -3,8 +3,9 @@ JSON with exactly the CLI's fields, the grid/strip/other figures as PNG, and "Ex
 
 Every export is one group of files written by :func:`core.export.write_group`: all files or none (a failure
 removes whatever the group had already put in place, and restores what it replaced). Nothing is overwritten
-unless the ``confirm`` callback (a question to the user) agrees. This module builds bytes and writes them; the
-dialogs live in the main window.
+unless the ``confirm`` callback (a question to the user) agrees. The figures are what the screen shows, each with
+the parameters of its own result (:class:`~.state.Result`); :class:`ExportActions` holds File > Export… and
+Export all….
 """
 
 from __future__ import annotations
@@ -17,15 +18,21 @@ import time
 from pathlib import Path
 from typing import Callable, Iterable, Mapping
 
-import numpy as np
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice
-from PySide6.QtGui import QImage
+from dataclasses import asdict
 
-from ..core.errors import ExportError
+import numpy as np
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, Signal
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from ..core import display
+from ..core import visualize as vz
+from ..core.errors import ExportError, UserFacingError
 from ..core.export import json_bytes, npy_bytes, png_bytes, write_group
 from ..core.outputs import check_not_inputs
-from ..core.views import heatmap_rgba, overlay_rgb
-from .params import Params
+from ..core.params import COMPUTE_FIELDS, Params
+from ..core.views import place_on_original
+from .tabs import BY_KIND, TABS
 
 log = logging.getLogger(__name__)
 
@@ -53,29 +60,41 @@ def qimage_png_bytes(image: QImage) -> bytes:
     return bytes(data.data())
 
 
-def png_text(params: Params) -> dict[str, str]:
-    return {"smoothgrad-desktop": f"{params.method}/{params.aggregation}", "Software": "SmoothGrad Desktop"}
+def png_text(config) -> dict[str, str]:
+    """The PNG text chunk: the method of the result (its configuration), never the live parameters."""
+    return {"smoothgrad-desktop": f"{config.method}/{config.aggregation}", "Software": "SmoothGrad Desktop"}
 
 
 def view_record(params: Params, span: float) -> dict:
-    """The ``view`` block of the provenance, as the CLI writes it."""
+    """The ``view`` block of the provenance, as the CLI writes it; ``span`` is the span the picture was drawn
+    with (the clip mode's, or the locked one)."""
     return {"view": params.view, "percentile": params.percentile, "span": span, "cmap": params.cmap,
             "multiply_by_input": params.multiply_by_input}
 
 
-def map_pngs(outcome, params: Params) -> tuple[bytes, bytes, float]:
-    """(heatmap PNG at the image's native resolution, overlay PNG, span) for an explain outcome."""
-    expl = outcome.explanation
-    rgba, span = heatmap_rgba(expl, params.view, percentile=params.percentile, cmap=params.cmap,
-                              multiply_by_input=params.multiply_by_input)
-    over = overlay_rgb(expl, params.view, percentile=params.percentile, cmap=params.cmap, alpha=params.opacity,
-                       multiply_by_input=params.multiply_by_input)
-    text = png_text(params)
+def map_pngs(outcome, params: Params, locked_span: float | None = None) -> tuple[bytes, bytes, float]:
+    """(heatmap PNG at the image's native resolution, overlay PNG, span) for a map outcome, drawn exactly as the
+    screen draws it: the display parameters ``params`` (view, percentile, clip mode, colours, opacity) and the
+    locked span when there is one."""
+    st = outcome.state
+    values = display.reduce_map(outcome.explanation.result.attribution, params.view, st, params.multiply_by_input)
+    span = display.map_span(values, params, locked_span)
+    capped = vz.cap_with_span(values, params.view, span)
+    if st.raw:
+        rgba = vz.colorize(capped, params.view, params.cmap)
+    else:
+        h, w = st.display.shape[:2]
+        rgba = vz.colorize(place_on_original(capped, st.box, (w, h)), params.view, params.cmap)
+        mask = place_on_original(np.ones_like(capped), st.box, (w, h)) > 0.5
+        rgba[..., 3] = np.where(mask, rgba[..., 3], 0)
+    over = display.overlay(st, values, params.view, percentile=params.percentile, cmap=params.cmap,
+                           alpha=params.opacity, span=span, max_side=None)
+    text = png_text(outcome.explanation.result.config)
     return png_bytes(rgba, text), png_bytes(over, text), span
 
 
 def provenance_record(outcome, params: Params, span: float) -> dict:
-    """The same fields as ``smoothgrad-desktop compute`` writes (``Explanation.provenance`` + ``view``)."""
+    """The same fields as ``smoothgrad-desktop compute`` writes (the worker's provenance + ``view``)."""
     return outcome.explanation.provenance(view=view_record(params, span))
 
 
@@ -88,13 +107,14 @@ def safe_stem(name: str) -> str:
 # ---------------------------------------------------------------------------------------------- file groups
 
 
-def map_files(path: str | os.PathLike[str], outcome, params: Params) -> dict[Path, bytes]:
+def map_files(path: str | os.PathLike[str], outcome, params: Params,
+              locked_span: float | None = None) -> dict[Path, bytes]:
     """The map export for ``path`` = ``FOLDER/STEM.png``: ``STEM.png`` (the view at the image's native
     resolution), ``STEM-overlay.png``, ``STEM.npy`` (raw map, float32 (C, H, W), model-input space) and
     ``STEM.json`` (provenance, the CLI's fields)."""
     path = Path(path)
     folder, stem = path.parent, path.stem if path.suffix.lower() == ".png" else path.name
-    heat, over, span = map_pngs(outcome, params)
+    heat, over, span = map_pngs(outcome, params, locked_span)
     record = provenance_record(outcome, params, span)
     return {
         folder / f"{stem}.png": heat,
@@ -104,88 +124,131 @@ def map_files(path: str | os.PathLike[str], outcome, params: Params) -> dict[Pat
     }
 
 
-def grid_record(grid_outcome, params: Params) -> dict:
-    r = grid_outcome.result
-    return {
-        "figure": "sigma-n grid (SmoothGrad paper, Figs 3-4): rows noise levels, columns n, prefix means",
-        "input": grid_outcome.state.image.name,
-        "target": {"index": grid_outcome.target, "label": grid_outcome.state.labels[grid_outcome.target]
-                   if grid_outcome.target < len(grid_outcome.state.labels) else str(grid_outcome.target)},
-        "method": grid_outcome.config.method,
-        "noise_levels": list(r.levels),
-        "sigmas": list(r.sigmas),
-        "n": list(r.ns),
-        "seed": grid_outcome.config.seed,
-        "evaluations": r.evaluations,
-        "array": "grid.npy: float32 (rows, cols, C, H, W), raw maps in model-input space",
-        "view": {"view": params.view, "percentile": params.percentile, "cmap": params.cmap,
-                 "multiply_by_input": params.multiply_by_input,
-                 "scale": "one shared span for all cells" if params.shared_scale else
-                          f"each cell capped at its own {params.percentile:g}th percentile"},
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+def figure_record(title: str, result, params: Params, locked_span: float | None,
+                  shared_scale: bool | None = None) -> dict:
+    """The provenance of one figure: what it shows, for which input, model and target, with the parameters of
+    the job that computed it (not the live ones) and the display parameters it was drawn with."""
+    o, p = result.outcome, result.params
+    st = o.state
+    config = getattr(o, "config", None)
+    record: dict = {
+        "figure": title,
+        "input": st.image.name,
+        "model": {"spec": p.model, "weights": p.weights or None, "device": p.device},
+        "parameters": {f: getattr(p, f) for f in COMPUTE_FIELDS},
+        "config": None if config is None else {k: v for k, v in asdict(config).items()},
     }
+    if hasattr(o, "c1"):
+        record["classes"] = [{"index": c, "label": st.labels[c] if c < len(st.labels) else str(c)}
+                             for c in (o.c1, o.c2)]
+    elif hasattr(o, "target"):
+        record["target"] = {"index": o.target, "label": st.labels[o.target] if o.target < len(st.labels)
+                            else str(o.target)}
+    record["view"] = {"view": params.view, "percentile": params.percentile, "clip_mode": params.clip_mode,
+                      "cmap": params.cmap, "multiply_by_input": params.multiply_by_input,
+                      "locked_span": locked_span}
+    if shared_scale is not None:  # the tab's own choice (a comparison panel's "Shared colour scale" box)
+        record["view"]["scale"] = ("one shared span for all cells" if shared_scale else
+                                   f"each cell capped at its own {params.percentile:g}th percentile")
+    if result.kind == "grid":
+        r = o.result
+        record.update({"noise_levels": list(r.levels), "sigmas": list(r.sigmas), "n": list(r.ns),
+                       "evaluations": r.evaluations,
+                       "array": "grid.npy: float32 (rows, cols, C, H, W), raw maps in model-input space"})
+    record["created"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    return record
 
 
 def grid_array(grid_outcome) -> np.ndarray:
     return np.stack([np.stack(row) for row in grid_outcome.result.maps]).astype(np.float32)
 
 
-def grid_files(path: str | os.PathLike[str], grid_outcome, params: Params, figure: QImage) -> dict[Path, bytes]:
+def figure_files(path: str | os.PathLike[str], figure: QImage, record: dict | None = None,
+                 array: np.ndarray | None = None) -> dict[Path, bytes]:
+    """One figure: ``STEM.png`` and, when given, ``STEM.json`` (its provenance) and ``STEM.npy``."""
     path = Path(path)
     stem = path.stem if path.suffix.lower() == ".png" else path.name
-    return {
-        path.parent / f"{stem}.png": qimage_png_bytes(figure),
-        path.parent / f"{stem}.npy": npy_bytes(grid_array(grid_outcome)),
-        path.parent / f"{stem}.json": json_bytes(grid_record(grid_outcome, params)),
-    }
+    files = {path.parent / f"{stem}.png": qimage_png_bytes(figure)}
+    if array is not None:
+        files[path.parent / f"{stem}.npy"] = npy_bytes(array)
+    if record is not None:
+        files[path.parent / f"{stem}.json"] = json_bytes(record)
+    return files
 
 
-def figure_files(path: str | os.PathLike[str], figure: QImage) -> dict[Path, bytes]:
-    path = Path(path)
-    if path.suffix.lower() != ".png":
-        path = path.with_name(path.name + ".png")
-    return {path: qimage_png_bytes(figure)}
+def figures(state, panel_of, convergence) -> dict[str, tuple[str, str, QImage, object | None, bool | None]]:
+    """Every tab figure there is to export: ``kind -> (file stem, title, picture, result, shared scale)``, each
+    with the result (and so the parameters) that made it and its own tab's colour-scale choice (None where the
+    tab has none); the convergence curve has no result of its own."""
+    out = {}
+    for spec in TABS:
+        if spec.kind == "map":
+            continue
+        result = state.result(spec.kind)
+        if result is not None or (spec.kind == "convergence" and convergence.points()):
+            panel = panel_of(spec.kind)
+            out[spec.kind] = (spec.export_suffix.lstrip("-"), spec.title, panel.grab_image(), result,
+                              getattr(panel, "shared_scale", None))
+    return out
 
 
-FIGURE_TITLES = {
-    "grid": ("grid.png", "σ/n grid (rows: noise level, columns: n)"),
-    "strip": ("methods.png", "Methods: gradient, SmoothGrad, IG, IG + SmoothGrad, Guided BP, Guided BP + SmoothGrad"),
-    "difference": ("class-difference.png", "Class difference M_c1 − M_c2 (signed)"),
-    "noise": ("noise-training.png", "Training with noise: clean vs noise-trained model × gradient vs SmoothGrad"),
-    "fluctuation": ("fluctuation.png", "Gradient fluctuation along x + tε (paper, Fig 2)"),
-    "convergence": ("convergence.png", "Convergence: relative change of the running mean vs n"),
-}
+def tab_files(path: str | os.PathLike[str], kind: str, state, panel_of, convergence) -> dict[Path, bytes]:
+    """What "Export" writes for the tab ``kind``: the map's four files, or the figure with its JSON."""
+    span = state.locked_span
+    if kind == "map":
+        if state.outcome("map") is None:
+            raise ExportError("no map has been computed yet")
+        return map_files(path, state.outcome("map"), state.params, span)
+    figure = figures(state, panel_of, convergence).get(kind)
+    if figure is None:
+        raise ExportError(f"the {BY_KIND[kind].title} figure has not been computed yet")
+    _stem, title, image, result, shared = figure
+    record = None if result is None else figure_record(title, result, state.params, span, shared)
+    return figure_files(path, image, record, grid_array(result.outcome) if kind == "grid" else None)
 
 
-def all_files(folder: str | os.PathLike[str], outcome, params: Params, *,
-              figures: Mapping[str, QImage] | None = None, grid_outcome=None) -> dict[Path, bytes]:
-    """Everything about the current run for one folder, with an ``index.html`` that shows it."""
+def all_files(folder: str | os.PathLike[str], state,
+              figs: Mapping[str, tuple[str, str, QImage, object | None, bool | None]],
+              ) -> dict[Path, bytes]:
+    """Everything for one folder, with an ``index.html`` that shows it: the map (the run header) and each figure
+    ``kind -> (file stem, title, image, result)`` with its own JSON, written with the parameters of its own
+    result."""
+    outcome, params, locked_span = state.outcome("map"), state.params, state.locked_span
+    if outcome is None:
+        raise ExportError("no map has been computed yet")
     folder = Path(folder)
-    expl = outcome.explanation
-    heat, over, span = map_pngs(outcome, params)
+    heat, over, span = map_pngs(outcome, params, locked_span)
     record = provenance_record(outcome, params, span)
     files: dict[Path, bytes] = {
         folder / "input.png": png_bytes(np.ascontiguousarray(outcome.state.display)),
         folder / "map.png": heat,
         folder / "overlay.png": over,
-        folder / "attribution.npy": npy_bytes(expl.result.attribution.astype(np.float32)),
+        folder / "attribution.npy": npy_bytes(outcome.explanation.result.attribution.astype(np.float32)),
         folder / "provenance.json": json_bytes(record),
     }
-    shown: list[tuple[str, str]] = []
-    for kind, image in (figures or {}).items():
-        if image is None or image.isNull() or kind not in FIGURE_TITLES:
+    shown: list[tuple[str, str, dict | None]] = []
+    for kind, (stem, title, image, result, shared) in figs.items():
+        if image is None or image.isNull():
             continue
-        name, title = FIGURE_TITLES[kind]
-        files[folder / name] = qimage_png_bytes(image)
-        shown.append((name, title))
-    if grid_outcome is not None:
-        files[folder / "grid.npy"] = npy_bytes(grid_array(grid_outcome))
-        files[folder / "grid.json"] = json_bytes(grid_record(grid_outcome, params))
+        fig = figure_record(title, result, params, locked_span, shared) if result is not None else None
+        array = grid_array(result.outcome) if result is not None and kind == "grid" else None
+        files.update(figure_files(folder / f"{stem}.png", image, fig, array))
+        shown.append((f"{stem}.png", title, fig))
     files[folder / "index.html"] = index_html(record, shown, [p.name for p in files]).encode("utf-8")
     return files
 
 
-def index_html(record: dict, figures: list[tuple[str, str]], file_names: list[str]) -> str:
+def _figure_caption(title: str, fig: dict | None) -> str:
+    if fig is None:
+        return title
+    p = fig["parameters"]
+    target = fig.get("target", {}).get("label")
+    text = (f"{title} — {fig['input']}, {p['method']}/{p['aggregation']}, noise {p['noise_level'] * 100:g} %, "
+            f"n={p['n_samples']}, seed {p['seed']}")
+    return text + (f", class {target}" if target is not None else "")
+
+
+def index_html(record: dict, figures: list[tuple[str, str, dict | None]], file_names: list[str]) -> str:
     e = html.escape
     target = record.get("target", {})
     model = record.get("model", {})
@@ -206,8 +269,8 @@ def index_html(record: dict, figures: list[tuple[str, str]], file_names: list[st
         rows.insert(5, ("IG steps / quadrature", f"{record.get('steps')} / {record.get('quadrature')}"))
     table = "\n".join(f"<tr><th>{e(str(k))}</th><td>{e(str(v))}</td></tr>" for k, v in rows)
     figs = "\n".join(
-        f'<figure><img src="{e(name)}" alt="{e(title)}"><figcaption>{e(title)}</figcaption></figure>'
-        for name, title in figures
+        f'<figure><img src="{e(name)}" alt="{e(title)}"><figcaption>{e(_figure_caption(title, fig))}</figcaption>'
+        f'</figure>' for name, title, fig in figures
     )
     links = " · ".join(f'<a href="{e(n)}">{e(n)}</a>' for n in file_names + ["index.html"] if n != "index.html") \
         + ' · <a href="index.html">index.html</a>'
@@ -311,3 +374,71 @@ def default_stem(outcome) -> str:
     expl = outcome.explanation
     return f"{safe_stem(expl.image.name)}-{expl.result.config.method}-{expl.result.config.aggregation}"
 
+
+
+def inputs(images, state) -> list:
+    """Every file the app reads (open images, model and weights files): exports never write over them."""
+    info = state.model_info
+    return [e.path for e in images.entries() if e.path is not None] + \
+        [getattr(info, "weights_path", None) if info is not None else None]
+
+
+class ExportActions(QObject):
+    """File > Export… (the current tab) and Export all… (a folder): dialogs, writing, one-line failures."""
+
+    status = Signal(str, int)
+    error = Signal(str)
+
+    def __init__(self, parent, settings, state, panel_of, convergence, *, tab: Callable[[], str],
+                 inputs: Callable[[], list], confirm: Confirm) -> None:
+        super().__init__(parent)
+        self.window, self.settings, self.state = parent, settings, state
+        self.panel_of, self.convergence, self.tab, self.inputs, self.confirm = panel_of, convergence, tab, inputs, confirm
+
+    def export_to(self, path: str | os.PathLike[str], kind: str | None = None) -> list[Path]:
+        """Export a tab (the current one) to ``path``. Raises ExportError / ExportCancelled."""
+        files = tab_files(path, kind or self.tab(), self.state, self.panel_of, self.convergence)
+        return write_files(files, self.confirm, self.inputs())
+
+    def export_all_to(self, folder: str | os.PathLike[str]) -> list[Path]:
+        figs = figures(self.state, self.panel_of, self.convergence)
+        return write_all(folder, lambda d: all_files(d, self.state, figs), self.confirm, self.inputs())
+
+    def _stem(self) -> str:
+        outcome = self.state.outcome("map")
+        return default_stem(outcome) if outcome is not None else "smoothgrad"
+
+    def export_dialog(self) -> None:
+        kind = self.tab()
+        spec = BY_KIND[kind]
+        what = "map (PNG, overlay PNG, .npy and .json)" if kind == "map" else "figure (PNG and .json)"
+        path, _ = QFileDialog.getSaveFileName(
+            self.window, f"Export the {spec.title} {what}",
+            str(Path(self.settings.last_export_folder()) / f"{self._stem()}{spec.export_suffix}.png"),
+            "PNG image (*.png)", options=QFileDialog.Option.DontConfirmOverwrite)
+        if path:
+            self.run(lambda: self.export_to(path, kind), Path(path).parent)
+
+    def export_all_dialog(self) -> None:
+        if self.state.outcome("map") is None:
+            self.error.emit("nothing to export yet: no map has been computed")
+            return
+        path, _ = QFileDialog.getSaveFileName(
+            self.window, "Export all to a folder (created if new)",
+            str(Path(self.settings.last_export_folder()) / f"{self._stem()}-export"), "Folder (*)",
+            options=QFileDialog.Option.DontConfirmOverwrite)
+        if path:
+            self.run(lambda: self.export_all_to(path), Path(path).parent)
+
+    def run(self, action, folder: Path) -> None:
+        try:
+            paths = action()
+        except ExportCancelled:
+            self.status.emit("Export cancelled: nothing was written", 5000)
+            return
+        except (ExportError, UserFacingError, OSError) as exc:
+            self.error.emit(f"export failed, nothing was written: {exc}")
+            QMessageBox.warning(self.window, "Export failed", f"Nothing was written.\n\n{exc}")
+            return
+        self.settings.set_last_export_folder(folder)
+        self.status.emit(f"Exported {len(paths)} file(s) to {paths[0].parent if paths else folder}", 8000)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
 
-from .params import Params
+from ..core.params import Params
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from ..core.errors import UserFacingError
 from ..core.smoothing import SmoothingConfig, smooth_attribution
 from ..core.trust import Curve, PixelProbe, cascading_randomization, parameter_layers, perturbation_curves, \
     random_target_test
-from .trust_data import input_rgb, method_label, thumbnail
+from ..core.trust_data import input_rgb, method_label, thumbnail
 
 DEFAULT_CURVE_STEPS = 50
 THUMB_SIZE = 64
@@ -83,12 +83,12 @@ def _model_rgb(model, prepared, t: torch.Tensor) -> np.ndarray:
                      value_range=(float(x.min()), float(x.max())))
 
 
-def _given_attribution(job, model, prepared, target: int, config: SmoothingConfig) -> np.ndarray | None:
-    """The map the GUI sent with the job, if it was computed by this model for this input, target and
-    configuration (the batch size aside); else None."""
+def _given_attribution(worker, job, model, prepared, target: int, config: SmoothingConfig) -> np.ndarray | None:
+    """The map the GUI sent with the job, if it was computed by this model (``worker.model_serial``) for this
+    input, target and configuration (the batch size aside); else None."""
     given = job.options.get("attribution")
     cfg = job.options.get("attribution_config")
-    if given is None or cfg is None or job.options.get("attribution_model") is not model:
+    if given is None or cfg is None or job.options.get("attribution_model") != worker.model_serial:
         return None
     if job.options.get("attribution_target") != target or tuple(np.shape(given)) != tuple(prepared.x.shape):
         return None
@@ -98,7 +98,7 @@ def _given_attribution(job, model, prepared, target: int, config: SmoothingConfi
 
 
 def _attribution(worker, job, model, prepared, target: int, config: SmoothingConfig) -> np.ndarray:
-    given = _given_attribution(job, model, prepared, target, config)
+    given = _given_attribution(worker, job, model, prepared, target, config)
     if given is not None:
         return given
     result = smooth_attribution(model.module, prepared.x, target, config, baseline=prepared.baseline,
@@ -169,7 +169,7 @@ def sanity(worker, job) -> SanityOutcome:
     rt = random_target_test(module, prepared.x, state.target, config, baseline=prepared.baseline, seed=config.seed,
                             classes=int(state.scores.shape[0]))
     worker.progress.emit(job.id, total, total, float("nan"))
-    given = _given_attribution(job, model, prepared, state.target, config)
+    given = _given_attribution(worker, job, model, prepared, state.target, config)
     original = None if given is None else thumbnail(vz.reduce_channels(given, "absolute"), THUMB_SIZE)
     return SanityOutcome(state=state, target=state.target, config=config, layers=list(result.layers),
                          spearman_abs=[float(v) for v in result.spearman_abs],

@@ -43,8 +43,9 @@ from ..core.devices import describe_device
 from ..core.errors import AttributionError, Cancelled, UserFacingError
 from ..core.explain import Explanation, Prediction, PreparedInput, explain, predict, prepare_input, resolve_target, top_k
 from ..core.images import InputImage, load_input
-from ..core.methods import evaluations_per_sample
+from ..core.methods import evaluations_per_sample, method_refusals
 from ..core.models import LoadedModel, load_model
+from ..core.models.catalog import remember
 from ..core.smoothing import SmoothingConfig, SmoothingResult, auto_batch_size
 
 log = logging.getLogger(__name__)
@@ -105,6 +106,7 @@ class ModelInfo:
     weights_sha256: str | None = None
     weights_path: str | None = None  # the file the weights (or the TorchScript/export program) were read from
     layout: tuple = ()  # Inception v3 / GoogLeNet: (("aux_logits", bool), ("transform_input", bool), ...)
+    method_refusals: tuple = ()  # ((method, one-line reason), ...): methods this model cannot run
 
 
 @dataclass
@@ -123,13 +125,43 @@ class ImageState:
     top: list[Prediction]
     target: int
     labels: tuple[str, ...]
+    row_seconds: float | None = None
+    """Seconds per model evaluation of this model and input size: measured by an earlier run, or guessed from the
+    prediction just made (cost estimates before a tab computes)."""
+
+
+@dataclass
+class MapExplanation:
+    """What the GUI thread gets of a core :class:`~..core.explain.Explanation`: host data only (no model, no
+    device tensor). ``record`` is the provenance the command line writes, without its ``view`` block."""
+
+    image: InputImage
+    scores: np.ndarray
+    target: int
+    target_label: str
+    result: SmoothingResult
+    seconds: float
+    top: list[Prediction]
+    record: dict
+    model_serial: int
+
+    def provenance(self, **extra) -> dict:
+        return {**self.record, **extra}
+
+    @classmethod
+    def of(cls, expl: Explanation, serial: int) -> "MapExplanation":
+        return cls(image=expl.image, scores=np.asarray(expl.scores), target=int(expl.target),
+                   target_label=expl.target_label, result=expl.result, seconds=float(expl.seconds),
+                   top=list(expl.top), record=expl.provenance(), model_serial=serial)
 
 
 @dataclass
 class ExplainOutcome:
-    explanation: Explanation
+    explanation: MapExplanation
     state: ImageState
     params_text: str = ""
+    row_seconds: float | None = None
+    """Seconds per model evaluation measured by this run (its batches after the first), for cost estimates."""
 
 
 @dataclass
@@ -217,6 +249,8 @@ class Worker(QObject):
     def __init__(self) -> None:
         super().__init__()
         self.model: LoadedModel | None = None
+        self.model_serial = 0
+        """Counts the models loaded: results name their model by this number, never by the object."""
         self._noise_model: LoadedModel | None = None
         self._images: OrderedDict[str, InputImage] = OrderedDict()
         self._prepared: OrderedDict[tuple, PreparedInput] = OrderedDict()
@@ -311,6 +345,7 @@ class Worker(QObject):
             key=job.image.key, image=image, display=display, visible=prepared.visible, box=prepared.box,
             raw=prepared.raw, x=x, input_range=float(x.max() - x.min()), scores=scores,
             top=top_k(model, scores, k), target=target, labels=tuple(model.labels),
+            row_seconds=self._row_seconds.get(key) or self._row_estimates.get(key),
         )
         return model, prepared, state
 
@@ -349,6 +384,8 @@ class Worker(QObject):
         t0 = time.perf_counter()
         model = load_model(spec, weights, device, transform_input=job.options.get("transform_input"))
         self.model = model
+        remember(spec, weights)  # a model file, folder or weights file: listed under "recent" in the model chooser
+        self.model_serial += 1
         self._prepared.clear()
         if self._noise_model is not None and self._noise_model.device != model.device:
             self._noise_model = None
@@ -357,7 +394,8 @@ class Worker(QObject):
                          guided_ok=model.guided_ok, notes=tuple(model.notes), seconds=time.perf_counter() - t0,
                          weights_arg=model.weights_arg, weights_sha256=model.weights_sha256,
                          weights_path=str(model.weights_path) if model.weights_path is not None else None,
-                         layout=tuple(sorted(model.layout.items())))
+                         layout=tuple(sorted(model.layout.items())),
+                         method_refusals=tuple(sorted(method_refusals(model).items())))
 
     def _job_explain(self, job: Job) -> ExplainOutcome:
         model, prepared, state = self._prepare(job)
@@ -366,9 +404,11 @@ class Worker(QObject):
         config = self._config(job.config, model, prepared.x)
         send_partial = config.aggregation == "smoothgrad"
         last = {"progress": 0.0, "partial": 0.0}  # the first batch's mean is shown at once, then every 250 ms
+        steady: list[tuple[float, int]] = []  # (time, samples done) after each batch: the first is warm-up
 
         def progress(p) -> None:
             now = time.perf_counter()
+            steady.append((now, p.done))
             final = p.done >= p.total
             if final or now - last["progress"] >= PROGRESS_INTERVAL_S:
                 last["progress"] = now
@@ -381,10 +421,15 @@ class Worker(QObject):
                 self.convergence.emit(job.id, p.convergence())
 
         expl = explain(model, state.image, config, target=state.target, progress=progress, cancel=job.cancelled,
-                       prepared=prepared)
+                       prepared=prepared, scores=state.scores)  # the prediction made by _prepare: one forward
         self._measured(model, prepared.x, expl.result)
+        if len(steady) >= 3 and steady[-1][1] > steady[0][1]:  # batches after the first: the throughput to expect
+            per = evaluations_per_sample(config.method, config.steps) if config.aggregation != "none" else 1
+            rows = (steady[-1][1] - steady[0][1]) * per
+            self._row_seconds[self._speed_key(model, prepared.x)] = (steady[-1][0] - steady[0][0]) / rows
         self.convergence.emit(job.id, list(expl.result.convergence))
-        return ExplainOutcome(expl, state)
+        return ExplainOutcome(MapExplanation.of(expl, self.model_serial), state,
+                              row_seconds=self._row_seconds.get(self._speed_key(model, prepared.x)))
 
     def _step(self, job: Job):
         last = {"t": 0.0}
@@ -489,7 +534,7 @@ class Worker(QObject):
         self.prepared.emit(job.id, state)
         points = int(job.options.get("points", 200))
         result = ex.gradient_fluctuation(model.module, prepared.x, state.target, points=points,
-                                         noise_level=job.config.noise_level or 0.1, seed=job.config.seed,
+                                         noise_level=job.config.noise_level, seed=job.config.seed,
                                          cancel=job.cancelled)
         return FluctuationOutcome(state, result, state.target)
 

@@ -23,6 +23,14 @@ METHOD_LABELS = {
 }
 
 
+def method_refusals(model) -> dict[str, str]:
+    """The methods that cannot run on ``model`` (a :class:`~smoothgrad_desktop.core.models.LoadedModel`), each with
+    the one-line reason: Guided Backprop on TorchScript models and on models with non-ReLU activations
+    (``model.guided_refusal()``). The app disables these choices and shows the reason."""
+    reason = model.guided_refusal()
+    return {"guided-backprop": reason} if reason else {}
+
+
 def evaluations_per_sample(method: str, steps: int) -> int:
     """Model input rows (forward + backward) one sample of ``method`` costs."""
     return steps if method == "integrated-gradients" else 1
@@ -30,6 +38,6 @@ def evaluations_per_sample(method: str, steps: int) -> int:
 
 __all__ = [
     "METHODS", "METHOD_LABELS", "QUADRATURES", "BaseMethod", "Forward", "GuidedReLUMode", "MethodContext",
-    "class_scores", "evaluations_per_sample", "gradient", "gradient_x_input", "guided_backprop",
+    "class_scores", "evaluations_per_sample", "method_refusals", "gradient", "gradient_x_input", "guided_backprop",
     "input_gradient", "integrated_gradients", "quadrature",
 ]

@@ -4,7 +4,8 @@ A base method is a function ``method(forward, x, target, *, context) -> Tensor``
 
 * ``forward`` maps a batch ``(B, C, H, W)`` to class scores ``(B, K)`` (pre-softmax logits);
 * ``x`` is a batch of model inputs ``(B, C, H, W)`` on the model's device (no grad required);
-* ``target`` is the class index ``c``;
+* ``target`` is the class index ``c`` (or, for every method but integrated gradients, a tensor of one class
+  index per row: several inputs batched together);
 * ``context`` (:class:`MethodContext`) carries per-method options (IG steps, baseline, forward batch limit);
 
 and the result is the attribution ``M_c(x_b)`` for every row ``b``, same shape as ``x``, detached.
@@ -63,12 +64,24 @@ def class_scores(forward: Forward, x: torch.Tensor) -> torch.Tensor:
     return scores
 
 
-def input_gradient(forward: Forward, x: torch.Tensor, target: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """``dS_target/dx`` for every row of ``x`` in one backward pass, and the scores ``S(x)`` (detached)."""
+def input_gradient(forward: Forward, x: torch.Tensor, target: int | torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``dS_target/dx`` for every row of ``x`` in one backward pass, and the scores ``S(x)`` (detached).
+
+    ``target`` is one class index for every row, or a tensor of ``B`` indices, one per row (several inputs batched
+    together, each with its own class)."""
     with torch.enable_grad():
         xg = x.detach().requires_grad_(True)
         scores = class_scores(forward, xg)
-        if not 0 <= target < scores.shape[1]:
-            raise AttributionError(f"target class {target} is out of range: the model has {scores.shape[1]} classes")
-        (grad,) = torch.autograd.grad(scores[:, target].sum(), xg)
+        if isinstance(target, torch.Tensor):
+            rows = target.to(device=scores.device, dtype=torch.long).view(-1, 1)
+            if rows.shape[0] != scores.shape[0]:
+                raise AttributionError(f"{rows.shape[0]} targets for {scores.shape[0]} rows")
+            if rows.numel() and not (0 <= int(rows.min()) and int(rows.max()) < scores.shape[1]):
+                raise AttributionError(f"a target class is out of range: the model has {scores.shape[1]} classes")
+            picked = scores.gather(1, rows)
+        else:
+            if not 0 <= target < scores.shape[1]:
+                raise AttributionError(f"target class {target} is out of range: the model has {scores.shape[1]} classes")
+            picked = scores[:, target]
+        (grad,) = torch.autograd.grad(picked.sum(), xg)
     return grad.detach(), scores.detach()

@@ -48,9 +48,11 @@ def _field(obj, key: str):
     return getattr(obj, key, None)
 
 
-def geometry_of(processor, channels: int = 3) -> tuple[ImagePipeline, bool]:
+def geometry_of(processor, channels: int = 3, processor_type: str | None = None) -> tuple[ImagePipeline, bool]:
     """The resize and crop an image processor applies, as an :class:`ImagePipeline` (for the box on the original
-    image and for display), and whether it is exact (False for size rules it cannot express)."""
+    image and for display), and whether it is exact (False for size rules it cannot express). ``processor`` may
+    also be the dict of a ``preprocessor_config.json``, with ``processor_type`` its ``image_processor_type``."""
+    processor_type = processor_type or type(processor).__name__
     size = _field(processor, "size")
     resize, crop, exact = None, None, True
     if _field(processor, "do_resize") is not False and size is not None:
@@ -59,7 +61,7 @@ def geometry_of(processor, channels: int = 3) -> tuple[ImagePipeline, bool]:
         crop_pct = _field(processor, "crop_pct")
         if height and width:
             resize = ("exact", (int(height), int(width)))
-        elif short and crop_pct and type(processor).__name__.startswith("ConvNext"):
+        elif short and crop_pct and processor_type.startswith("ConvNext"):
             if short < 384:  # ConvNeXT: shortest edge to short / crop_pct, then a centre crop to short
                 resize, crop = ("short", int(short / crop_pct)), (int(short), int(short))
             else:

@@ -53,10 +53,10 @@ def _hash_cfg(cfg: dict) -> str:
     return hashlib.sha256(json.dumps(clean, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def pipeline_for(timm, model: torch.nn.Module) -> tuple[TransformPipeline, dict]:
-    """timm's own eval transform for ``model``, with its geometry as an :class:`ImagePipeline` for display."""
-    data_cfg = timm.data.resolve_model_data_config(model)
-    transform = timm.data.create_transform(**data_cfg, is_training=False)
+def geometry_from_data_config(data_cfg: dict) -> tuple[ImagePipeline, bool, str]:
+    """The resize and crop timm's eval transform applies for a resolved data config, as an :class:`ImagePipeline`;
+    whether it is exact (False when timm keeps the aspect ratio in a way the pipeline only approximates); and a
+    one-line description of the transform's settings."""
     channels, height, width = (int(v) for v in data_cfg["input_size"])
     crop_pct = float(data_cfg.get("crop_pct") or 0.875)
     mode = data_cfg.get("crop_mode") or "center"
@@ -73,8 +73,15 @@ def pipeline_for(timm, model: torch.nn.Module) -> tuple[TransformPipeline, dict]
         mean=tuple(float(v) for v in data_cfg["mean"]), std=tuple(float(v) for v in data_cfg["std"]),
         interpolation=_PIL_INTERPOLATION.get(str(data_cfg.get("interpolation")), 3),
     )
-    source = (f"timm {timm.__version__} create_transform ({data_cfg.get('interpolation')}, crop_pct {crop_pct}, "
-              f"crop_mode {mode})")
+    return geometry, exact, f"{data_cfg.get('interpolation')}, crop_pct {crop_pct}, crop_mode {mode}"
+
+
+def pipeline_for(timm, model: torch.nn.Module) -> tuple[TransformPipeline, dict]:
+    """timm's own eval transform for ``model``, with its geometry as an :class:`ImagePipeline` for display."""
+    data_cfg = timm.data.resolve_model_data_config(model)
+    transform = timm.data.create_transform(**data_cfg, is_training=False)
+    geometry, exact, settings = geometry_from_data_config(data_cfg)
+    source = f"timm {timm.__version__} create_transform ({settings})"
     return TransformPipeline(transform=transform, geometry=geometry, source=source, exact=exact), data_cfg
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, Qt
 
-from ..params import Params
+from ...core.params import Params
 
 RunRole = Qt.ItemDataRole.UserRole + 1
 MAX_RUNS = 50

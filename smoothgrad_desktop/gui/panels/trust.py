@@ -51,7 +51,7 @@ import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 from PySide6.QtCore import Slot
 
-from ..trust_data import perturbed_rgb
+from ...core.trust_data import perturbed_rgb
 from . import _controls, _pg
 from ._pg import pg
 from .image_views import MapView

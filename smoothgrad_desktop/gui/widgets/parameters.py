@@ -1,6 +1,6 @@
 """The parameter editor: every knob of a run, each with a tooltip in plain words.
 
-The editor only edits a :class:`~smoothgrad_desktop.gui.params.Params`; it emits ``params_changed(Params)`` on
+The editor only edits a :class:`~smoothgrad_desktop.core.params.Params`; it emits ``params_changed(Params)`` on
 every user change and leaves the decision (reload, recompute after a debounce, or only re-render) to the window.
 """
 
@@ -20,7 +20,7 @@ from ...core.methods import METHOD_LABELS, METHODS
 from ...core.models import EMBEDDED_SPECS, LAYOUT_ARCHS
 from ...core.smoothing import AGGREGATION_LABELS, AGGREGATIONS
 from ...core.visualize import COLOR_BLIND_SAFE, COLORMAPS, colormap_names
-from ..params import MAX_BATCH, MAX_SAMPLES, MAX_SEED, MAX_STEPS, Params
+from ...core.params import MAX_BATCH, MAX_SAMPLES, MAX_SEED, MAX_STEPS, Params
 
 MODEL_TORCHVISION = "@torchvision"
 MODEL_FILE = "@file"
@@ -388,8 +388,9 @@ class ParameterEditor(QWidget):
         p = self._params
         if kind == MODEL_TORCHVISION:
             model, weights = self.arch_combo.currentText().strip() or "resnet50", self.weights_edit.text().strip()
-        elif kind == MODEL_FILE:
-            model, weights = self.file_edit.text().strip() or p.model, ""
+        elif kind == MODEL_FILE:  # also timm:NAME, hf:ORG/NAME and model folders: keep their weights
+            model = self.file_edit.text().strip() or p.model
+            weights = p.weights if model == p.model else ""
         else:
             model, weights = kind, ""
         target = self.target_combo.currentData()
@@ -493,6 +494,17 @@ class ParameterEditor(QWidget):
         self._emit()
 
     # ------------------------------------------------------------------ from the window
+    def set_method_refusals(self, refusals: dict[str, str]) -> None:
+        """Disable the methods the loaded model cannot run, with the one-line reason as the item's tooltip."""
+        items = self.method_combo.model()
+        for i in range(self.method_combo.count()):
+            method = self.method_combo.itemData(i)
+            item = items.item(i) if hasattr(items, "item") else None
+            if item is not None:
+                item.setEnabled(method not in refusals)
+            self.method_combo.setItemData(i, refusals.get(method, METHOD_LABELS.get(method, method)),
+                                          Qt.ItemDataRole.ToolTipRole)
+
     def set_labels(self, labels: tuple[str, ...] | list[str]) -> None:
         """The loaded model's class names (for the target list)."""
         self._labels = tuple(labels)

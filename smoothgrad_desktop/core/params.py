@@ -14,10 +14,10 @@ import math
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-from ..core import schema
-from ..core.methods import METHODS
-from ..core.smoothing import AGGREGATIONS, DEFAULT_NOISE_LEVEL, DEFAULT_SAMPLES, DEFAULT_STEPS, SmoothingConfig
-from ..core.visualize import CLIP_MODES, DEFAULT_DIVERGING, DEFAULT_SEQUENTIAL, VIEWS, colormap_names
+from . import schema
+from .methods import METHODS
+from .smoothing import AGGREGATIONS, DEFAULT_NOISE_LEVEL, DEFAULT_SAMPLES, DEFAULT_STEPS, SmoothingConfig
+from .visualize import CLIP_MODES, DEFAULT_DIVERGING, DEFAULT_SEQUENTIAL, VIEWS, colormap_names
 
 MODEL_FIELDS = ("model", "weights", "device", "transform_input")
 COMPUTE_FIELDS = ("method", "aggregation", "noise_level", "n_samples", "steps", "seed", "target", "batch_size")
@@ -26,7 +26,7 @@ DISPLAY_FIELDS = ("view", "percentile", "multiply_by_input", "cmap_absolute", "c
 SHOW_CHOICES = ("map", "standard-error", "snr")
 """What the Map tab's heatmap shows: the map, the standard error of the SmoothGrad mean, or |mean| / SE."""
 
-from ..core.schema import MAX_BATCH, MAX_SAMPLES, MAX_SEED, MAX_STEPS  # noqa: E402,F401 - the one bounds table
+from .schema import MAX_BATCH, MAX_SAMPLES, MAX_SEED, MAX_STEPS  # noqa: E402,F401 - the one bounds table
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ class Params:
 
     def layout_option(self) -> bool | None:
         """``transform_input`` for the model loader: the setting for Inception v3 / GoogLeNet, else ``None``."""
-        from ..core.models import LAYOUT_ARCHS
+        from .models import LAYOUT_ARCHS
 
         return self.transform_input if self.model in LAYOUT_ARCHS else None
 

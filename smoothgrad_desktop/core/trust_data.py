@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core import visualize as vz
-from ..core.methods import METHOD_LABELS
+from . import visualize as vz
+from .methods import METHOD_LABELS
 
 __all__ = ["input_rgb", "perturbed_rgb", "count_at", "uncertainty_maps", "method_label", "COMPARE_CHOICES",
            "thumbnail"]

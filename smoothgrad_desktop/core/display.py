@@ -1,7 +1,7 @@
 """Display steps for the GUI (numpy only, no Qt): channel reduction, the overlay, and where a map sits on the image.
 
 These are the same steps as :mod:`core.views` (reduce -> cap -> place on the original -> blend), but they work on
-the plain host copies the worker hands over (:class:`~.worker.ImageState`), so the GUI thread never touches a
+the plain host copies the worker hands over (``gui.worker.ImageState``), so the GUI thread never touches a
 torch tensor, and they also serve the running mean while a run is still going.
 """
 
@@ -10,14 +10,21 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from ..core import visualize as vz
-from ..core.views import place_on_original
+from . import visualize as vz
+from .views import place_on_original
 
 
 def reduce_map(attr: np.ndarray, view: str, state, multiply_by_input: bool = False) -> np.ndarray:
     """``(C, H, W)`` attribution -> ``(H, W)`` display values (absolute: sum |a|, signed: sum a)."""
     return vz.reduce_channels(attr, view, input=state.x if multiply_by_input else None,
                               multiply_by_input=multiply_by_input)
+
+
+def map_span(values: np.ndarray, params, locked: float | None = None) -> float:
+    """The span the heatmap and its export use for ``values`` (the reduced map): the locked one, else the one the
+    display parameters' clip mode finds (``params``: view, percentile, clip_mode)."""
+    return locked if locked is not None else vz.compute_span(values, params.view, params.percentile,
+                                                             mode=params.clip_mode)
 
 
 def map_rect(state) -> tuple[float, float, float, float]:

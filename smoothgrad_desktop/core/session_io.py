@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from ..core.session import SUFFIX, Session, session_for
-from ..core.smoothing import SmoothingConfig
+from .session import SUFFIX, Session, session_for
+from .smoothing import SmoothingConfig
 from .params import DISPLAY_FIELDS, Params
 
 __all__ = ["SUFFIX", "build_session", "params_from_session", "display_state"]
