@@ -51,7 +51,7 @@ def test_error_line_elides_and_details_show_everything(qtbot):
     assert w.text() == message
     assert w.is_clipped() and w.shown_text().endswith("…") and len(w.shown_text()) < len(message)
     assert w.line.fontMetrics().horizontalAdvance(w.shown_text()) <= w.width()
-    assert w.line.toolTip() == message
+    assert w.line.toolTip() == message and w.toolTip() == message
     assert w.toggle.isVisible() and not w.details_visible()
     qtbot.mouseClick(w.toggle, QtCore.Qt.MouseButton.LeftButton)
     _settle()

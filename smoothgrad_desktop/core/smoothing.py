@@ -237,7 +237,7 @@ class SmoothingResult:
     snapshots: dict[int, np.ndarray] = field(default_factory=dict)
     """Prefix means: ``snapshots[k]`` is the mean of the first ``k`` samples."""
     convergence: list[tuple[int, float]] = field(default_factory=list)
-    """``(n, ||mean_n - mean_prev|| / ||mean_n||)`` after every batch."""
+    """``(n, ||mean_n - mean_{n-k}|| / ||mean_n||)``: one step k (the nominal batch) for every point, the last too."""
     precision: str = "fp32"
     """The precision actually used (``bf16`` falls back to ``fp32`` when the fidelity gate fails)."""
     fidelity: dict | None = None

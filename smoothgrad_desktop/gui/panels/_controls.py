@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtWidgets
 
-__all__ = ["scale_check", "help_button", "SHARED_TIP", "PER_CELL_TIP"]
+__all__ = ["scale_check", "help_button", "pin_to_corner", "SHARED_TIP", "PER_CELL_TIP"]
 
 SHARED_TIP = (
     "Shared colour scale: every map of this figure uses one span (the 99th percentile over all of them), so equal "
@@ -44,3 +44,30 @@ def help_button(page: str, parent: QtWidgets.QWidget | None = None) -> QtWidgets
 
     button.clicked.connect(_open)
     return button
+
+
+class _Corner(QtCore.QObject):
+    """Keeps a small child widget in its parent's top-right corner (no layout row of its own)."""
+
+    def __init__(self, child: QtWidgets.QWidget, parent: QtWidgets.QWidget) -> None:
+        super().__init__(parent)
+        self._child = child
+        parent.installEventFilter(self)
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802
+        if event.type() in (QtCore.QEvent.Type.Resize, QtCore.QEvent.Type.Show):
+            self.place(obj)
+        return False
+
+    def place(self, parent: QtWidgets.QWidget) -> None:
+        hint = self._child.sizeHint()
+        self._child.setGeometry(parent.width() - hint.width() - 2, 2, hint.width(), hint.height())
+        self._child.raise_()
+
+
+def pin_to_corner(child: QtWidgets.QWidget, parent: QtWidgets.QWidget) -> None:
+    """Show ``child`` (e.g. a "?" button) in ``parent``'s top-right corner, above the parent's content."""
+    child.setParent(parent)
+    corner = _Corner(child, parent)
+    corner.place(parent)
+    child.show()

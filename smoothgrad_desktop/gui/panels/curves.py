@@ -15,9 +15,9 @@ bottom ``S_c(x + tε)``.
 * ``clear()``; ``grab_image() -> QImage``; properties ``top_plot``, ``bottom_plot`` (``pg.PlotItem``),
   ``max_curve``, ``pixel_curve``, ``score_curve`` (``pg.PlotDataItem``).
 
-``ConvergencePanel(parent=None)`` (a ``QWidget``): the relative change ``‖mean_n − mean_prev‖ / ‖mean_n‖``
-against ``n``, log-scale y; the y axis labels only 1, 2 and 5 × 10^k (:class:`LogAxis125`), so a decade is not
-crowded with nine labels.
+``ConvergencePanel(parent=None)`` (a ``QWidget``): the relative change ``‖mean_n − mean_{n−k}‖ / ‖mean_n‖`` (one
+step k for every point, the last included) against ``n``, log-scale y; the y axis labels only 1, 2 and 5 × 10^k
+(:class:`LogAxis125`), so a decade is not crowded with nine labels.
 
 * ``set_points(points: list[tuple[int, float]])`` -- the whole (growing) list each time; cheap: it only calls
   ``setData`` on the one existing ``PlotDataItem``. Points with a value that is not finite and > 0 cannot be shown
@@ -71,14 +71,6 @@ def _style_plot(plot: pg.PlotItem, fg: QtGui.QColor) -> None:
     plot.showGrid(x=True, y=True, alpha=0.2)
 
 
-def _help_row(button: QtWidgets.QToolButton) -> QtWidgets.QHBoxLayout:
-    row = QtWidgets.QHBoxLayout()
-    row.setContentsMargins(4, 0, 4, 0)
-    row.addStretch(1)
-    row.addWidget(button)
-    return row
-
-
 def _vector(a, name: str) -> np.ndarray:
     v = np.asarray(a, dtype=np.float64)
     if v.ndim != 1:
@@ -117,9 +109,8 @@ class FluctuationPanel(QtWidgets.QWidget):
         self._help = _controls.help_button("fluctuation")
         box = QtWidgets.QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
-        box.setSpacing(0)
-        box.addLayout(_help_row(self._help))
-        box.addWidget(self._glw, 1)
+        box.addWidget(self._glw)
+        _controls.pin_to_corner(self._help, self)
 
     @property
     def top_plot(self) -> pg.PlotItem:
@@ -224,7 +215,7 @@ class ConvergencePanel(QtWidgets.QWidget):
         self._plot.setTitle("Convergence of the running mean", color=fg.name(), size="10pt")
         self._plot.setLabel("bottom", "n (samples)", color=fg.name())
         self._plot.setLabel(
-            "left", "‖mean<sub>n</sub> − mean<sub>prev</sub>‖ / ‖mean<sub>n</sub>‖", color=fg.name()
+            "left", "‖mean<sub>n</sub> − mean<sub>n−k</sub>‖ / ‖mean<sub>n</sub>‖", color=fg.name()
         )
         self._curve = self._plot.plot(
             [], [], pen=pg.mkPen(MAX_PEN, width=1.5), symbol="o", symbolSize=5,
@@ -234,9 +225,8 @@ class ConvergencePanel(QtWidgets.QWidget):
         self._help = _controls.help_button("convergence")
         box = QtWidgets.QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
-        box.setSpacing(0)
-        box.addLayout(_help_row(self._help))
-        box.addWidget(self._glw, 1)
+        box.addWidget(self._glw)
+        _controls.pin_to_corner(self._help, self)
 
     @property
     def plot(self) -> pg.PlotItem:

@@ -393,12 +393,8 @@ class SanityPanel(QtWidgets.QWidget):
         box = QtWidgets.QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
         box.setSpacing(2)
-        help_row = QtWidgets.QHBoxLayout()
-        help_row.setContentsMargins(4, 0, 4, 0)
-        help_row.addStretch(1)
-        help_row.addWidget(self.help_button)
-        box.addLayout(help_row)
         box.addWidget(self._glw, 3)
+        _controls.pin_to_corner(self.help_button, self)
         box.addWidget(self._text)
         box.addWidget(self._thumbs, 1)
 

@@ -4,7 +4,7 @@ shows the whole message in a selectable, read-only box (for the status line and 
 ``ErrorLine(parent=None, *, error=True)``:
 
 * ``set_text(text)`` -- the message (any length, several lines allowed); the line shows its first line, elided
-  ("…") when wider than the widget, with the full text as tooltip. "Details" appears whenever the line does not
+  ("…") when wider than the widget, with the full text as tooltip (of the line and of the widget). "Details" appears whenever the line does not
   show everything (elided or more than one line). ``text()`` -- the full message; ``clear()``.
 * ``shown_text()`` -- what the line shows now; ``is_clipped()`` -- True when the line does not show all of it.
 * ``set_details_visible(bool)`` / ``details_visible()``; the toggle button does the same for the user.
@@ -96,6 +96,7 @@ class ErrorLine(QtWidgets.QWidget):
         self._text = str(text or "")
         self._details.setPlainText(self._text)
         self._line.setToolTip(self._text)
+        self.setToolTip(self._text)  # the whole widget reads back like a label's tooltip
         self._refresh()
 
     def clear(self) -> None:
