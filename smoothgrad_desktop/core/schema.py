@@ -47,7 +47,7 @@ MAX_NOISE_LEVEL = 10.0
 MAX_SAMPLES = 100_000
 AUTO = "auto"
 """The value of ``n_samples`` that samples until the map has converged (see ``tolerance`` and ``max_samples``)."""
-DEFAULT_TOLERANCE = 0.05
+DEFAULT_TOLERANCE = 0.1
 DEFAULT_MAX_SAMPLES = 1000
 MIN_AUTO_SAMPLES = 10
 """Samples always drawn before the convergence test may stop a run: the standard error estimated from fewer is
@@ -129,9 +129,9 @@ FIELDS: tuple[Field, ...] = (
     Field("tolerance", float, DEFAULT_TOLERANCE, "Tolerance",
           "Samples 'auto' only: sampling stops once the relative standard error of the mean map, "
           "‖SE‖₂ / ‖mean‖₂ with SE = sample standard deviation / √n per element, is at most this value "
-          "(0.05: the noise left in the map is 5 % of its size). Halving it needs about four times the samples.",
+          "(0.1: the noise left in the map is 10 % of its size). Halving it needs about four times the samples.",
           "--tolerance", metavar="T", lo=MIN_TOLERANCE, hi=1.0,
-          cli_help="with --samples auto: stop when ||SE||_2/||mean||_2 <= T (default 0.05)"),
+          cli_help="with --samples auto: stop when ||SE||_2/||mean||_2 <= T (default 0.1)"),
     Field("max_samples", int, DEFAULT_MAX_SAMPLES, "Sample cap",
           "Samples 'auto' only: the most noisy copies drawn when the tolerance is not reached; the result then "
           "records that it did not converge.",
