@@ -48,12 +48,14 @@ def _positive(text: str) -> int:
 COMPUTE_WINDOW = 32
 
 
-def _shard(text: str) -> tuple[int, int]:
+def _shard(text: str) -> tuple[int, int] | str:
+    if text == "auto":
+        return text
     k, sep, n = text.partition("/")
     try:
         shard = (int(k), int(n))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected K/N such as 2/8, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected K/N such as 2/8, or auto, got {text!r}") from None
     if not sep or not 1 <= shard[0] <= shard[1] <= 1_000_000:
         raise argparse.ArgumentTypeError(f"expected K/N with 1 <= K <= N, got {text!r}")
     return shard
@@ -121,7 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "bar on a terminal, a line every 10 s otherwise)")
     c.add_argument("--shard", type=_shard, default=None, metavar="K/N",
                    help="compute only share K of N (1 <= K <= N) of the inputs, chosen by output name, so N runs "
-                        "(a job array, one process per GPU) together cover every input exactly once")
+                        "(a job array, one process per GPU) together cover every input exactly once; 'auto': "
+                        "K = RANK + 1 and N = WORLD_SIZE from the environment torchrun sets"),
     c.add_argument("--group", type=_positive, default=COMPUTE_WINDOW, metavar="G",
                    help=f"inputs loaded and computed together (default {COMPUTE_WINDOW}): the noisy samples of "
                         "same-shape inputs share forward/backward passes; the maps equal one-at-a-time maps")
@@ -327,6 +330,18 @@ def in_shard(path: Path, shard: tuple[int, int] | None) -> bool:
     return int.from_bytes(digest[:8], "big") % n == k - 1
 
 
+def shard_from_environment(environ=None) -> tuple[int, int] | None:
+    """``(RANK + 1, WORLD_SIZE)`` from the environment torchrun (and other launchers) set, or ``None``."""
+    import os
+
+    environ = os.environ if environ is None else environ
+    try:
+        rank, world = int(environ["RANK"]), int(environ["WORLD_SIZE"])
+    except (KeyError, ValueError):
+        return None
+    return (rank + 1, world) if 0 <= rank < world else None
+
+
 def compute_run_key(path: Path, config, model, args: argparse.Namespace) -> str:
     """What makes a compute output the same again: the input file's content, the model and its weights, every
     compute parameter, the target and the view options. Recorded as ``run_key`` in ``STEM.json``; a re-run skips
@@ -388,6 +403,12 @@ def cmd_compute(args: argparse.Namespace) -> int:
     if args.cmap is not None and args.cmap not in vz.COLORMAPS:
         _err(f"unknown colour map {args.cmap!r}; choose one of {', '.join(vz.COLORMAPS)}")
         return EXIT_USAGE
+    if args.shard == "auto":
+        args.shard = shard_from_environment()
+        if args.shard is None:
+            _err("--shard auto needs RANK and WORLD_SIZE in the environment (as torchrun sets them); "
+                 "give --shard K/N otherwise")
+            return EXIT_USAGE
     prepared = prepare_run(args)
     if isinstance(prepared, int):
         return prepared
