@@ -222,14 +222,16 @@ def check_model_input(name: str, channels: int, height: int, width: int, *, stag
             f"is {n(MAX_INPUT_VALUES)}); use a smaller image or a model that resizes its input")
 
 
-def coerce(name: str, value: Any) -> Any:
+def coerce(name: str, value: Any, *, auto: bool = False) -> Any:
     """``value`` from an untrusted source (settings, session, JSON) as the field's type, or ``None`` when it is
-    missing, of the wrong type or out of bounds (the caller then keeps its default)."""
+    missing, of the wrong type or out of bounds (the caller then keeps its default). ``"auto"`` is
+    accepted (for ``n_samples``) only when the caller asks for it with ``auto=True``: an editor that has no "until
+    converged" choice then keeps its default instead of receiving a string."""
     f = BY_NAME[name]
     if f.choices is not None:
         return value if isinstance(value, str) and value in f.choices else None
     if f.auto and value == AUTO:
-        return AUTO
+        return AUTO if auto else None
     if isinstance(value, bool):
         return None
     try:
