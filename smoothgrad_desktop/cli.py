@@ -446,6 +446,7 @@ def cmd_compute(args: argparse.Namespace) -> int:
             ".json": json_bytes(record),
         }
 
+    last = [time.perf_counter()]
     for start in range(0, len(inputs), args.group):
         loaded = []  # (path, plan, image, run key), in input order
         for path in inputs[start:start + args.group]:
@@ -492,7 +493,9 @@ def cmd_compute(args: argparse.Namespace) -> int:
                            + f" sigma={r.sigma:.4g} -> {out / path.stem}.*")
                 if image.notes:  # e.g. "animated image: first of 12 frames used"
                     summary += " (" + "; ".join(image.notes) + ")"
-                say(f"{name}: {summary}, {outcome.seconds:.2f} s")
+                now = time.perf_counter()
+                say(f"{name}: {summary}, {now - last[0]:.2f} s")  # since the previous input was done
+                last[0] = now
             progress.advance()
 
         explain_many(model, [item[2] for item in loaded], config, args.target, on_done=done)
