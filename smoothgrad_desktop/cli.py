@@ -28,12 +28,14 @@ from .cli_common import (  # noqa: F401 - the exit codes stay importable from he
 COMPUTE_WINDOW = 32
 
 
-def _shard(text: str) -> tuple[int, int]:
+def _shard(text: str) -> tuple[int, int] | str:
+    if text == "auto":
+        return text
     k, sep, n = text.partition("/")
     try:
         shard = (int(k), int(n))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected K/N such as 2/8, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected K/N such as 2/8, or auto, got {text!r}") from None
     if not sep or not 1 <= shard[0] <= shard[1] <= 1_000_000:
         raise argparse.ArgumentTypeError(f"expected K/N with 1 <= K <= N, got {text!r}")
     return shard
@@ -70,7 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
                                     "stderr: a bar on a terminal, a line every 10 s otherwise)")
     c.add_argument("--shard", type=_shard, default=None, metavar="K/N",
                    help="compute only share K of N (1 <= K <= N) of the inputs, chosen by output name, so N runs "
-                        "(a job array, one process per GPU) together cover every input exactly once")
+                        "(a job array, one process per GPU) together cover every input exactly once; 'auto': "
+                        "K = RANK + 1 and N = WORLD_SIZE from the environment torchrun sets")
     c.add_argument("--group", type=positive_int, default=COMPUTE_WINDOW, metavar="G",
                    help=f"inputs loaded and computed together (default {COMPUTE_WINDOW}): the noisy samples of "
                         "same-shape inputs share forward/backward passes; the maps equal one-at-a-time maps")
@@ -121,6 +124,18 @@ def in_shard(path: Path, shard: tuple[int, int] | None) -> bool:
     k, n = shard
     digest = hashlib.sha256(path.stem.encode("utf-8", "surrogateescape")).digest()
     return int.from_bytes(digest[:8], "big") % n == k - 1
+
+
+def shard_from_environment(environ=None) -> tuple[int, int] | None:
+    """``(RANK + 1, WORLD_SIZE)`` from the environment torchrun (and other launchers) set, or ``None``."""
+    import os
+
+    environ = os.environ if environ is None else environ
+    try:
+        rank, world = int(environ["RANK"]), int(environ["WORLD_SIZE"])
+    except (KeyError, ValueError):
+        return None
+    return (rank + 1, world) if 0 <= rank < world else None
 
 
 def compute_run_key(path: Path, config, model, args: argparse.Namespace) -> str:
@@ -184,6 +199,12 @@ def cmd_compute(args: argparse.Namespace) -> int:
     if args.cmap is not None and args.cmap not in vz.COLORMAPS:
         err(f"unknown colour map {args.cmap!r}; choose one of {', '.join(vz.COLORMAPS)}")
         return EXIT_USAGE
+    if args.shard == "auto":
+        args.shard = shard_from_environment()
+        if args.shard is None:
+            err("--shard auto needs RANK and WORLD_SIZE in the environment (as torchrun sets them); "
+                 "give --shard K/N otherwise")
+            return EXIT_USAGE
     prepared = prepare_run(args)
     if isinstance(prepared, int):
         return prepared
@@ -221,6 +242,7 @@ def cmd_compute(args: argparse.Namespace) -> int:
             ".json": json_bytes(record),
         }
 
+    last = [time.perf_counter()]
     for start in range(0, len(inputs), args.group):
         loaded = []  # (path, plan, image, run key), in input order
         for path in inputs[start:start + args.group]:
@@ -267,7 +289,9 @@ def cmd_compute(args: argparse.Namespace) -> int:
                            + f" sigma={r.sigma:.4g} -> {out / path.stem}.*")
                 if image.notes:  # e.g. "animated image: first of 12 frames used"
                     summary += " (" + "; ".join(image.notes) + ")"
-                report(f"{name}: {summary}, {outcome.seconds:.2f} s")
+                now = time.perf_counter()
+                report(f"{name}: {summary}, {now - last[0]:.2f} s")  # since the previous input was done
+                last[0] = now
             progress.advance()
 
         explain_many(model, [item[2] for item in loaded], config, args.target, on_done=done)

@@ -152,3 +152,15 @@ def test_resume_never_removes_an_input(tmp_path):
     (d / "x.json").write_bytes((tmp_path / "o" / "x.json").read_bytes())  # a record of this very run
     assert main(["compute", str(d / "x.png"), "--out", str(d), *ARGS]) == 1
     assert (d / "x.png").read_bytes() == before
+
+
+def test_shard_auto_reads_torchrun_environment(folder, tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("RANK", raising=False)
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    assert main(["compute", str(folder), "--out", str(tmp_path / "none"), "--shard", "auto", *ARGS]) == 2
+    assert "RANK and WORLD_SIZE" in capsys.readouterr().err and not (tmp_path / "none").exists()
+    assert main(["compute", str(folder), "--out", str(tmp_path / "explicit"), "--shard", "2/3", *ARGS]) == 0
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.setenv("WORLD_SIZE", "3")
+    assert main(["compute", str(folder), "--out", str(tmp_path / "auto"), "--shard", "auto", *ARGS]) == 0
+    _same_outputs(_files(tmp_path / "auto"), _files(tmp_path / "explicit"))

@@ -83,7 +83,8 @@ def test_a_fixed_n_is_unchanged_and_reports_its_error():
 
 def test_schema_accepts_auto_and_bounds_the_tolerance():
     schema.check("n_samples", "auto")
-    assert schema.coerce("n_samples", "auto") == "auto"
+    assert schema.coerce("n_samples", "auto", auto=True) == "auto"
+    assert schema.coerce("n_samples", "auto") is None  # editors without the choice keep their default
     with pytest.raises(AttributionError):
         schema.check("n_samples", "often")
     for bad in (0.0, 2.0, float("nan")):

@@ -1,6 +1,9 @@
-"""Choosing the torch device: ``auto`` picks CUDA, then Apple MPS, then the CPU."""
+"""Choosing the torch device: ``auto`` picks CUDA, then Apple MPS, then the CPU; under torchrun (``LOCAL_RANK``
+set) ``auto`` picks the process's own GPU, ``cuda:LOCAL_RANK``."""
 
 from __future__ import annotations
+
+import os
 
 import torch
 
@@ -29,7 +32,11 @@ def resolve_device(spec: str | torch.device | None = "auto") -> torch.device:
         return spec
     spec = (spec or "auto").strip().lower()
     if spec == "auto":
-        return torch.device(available_devices()[0])
+        found = available_devices()
+        local_rank = os.environ.get("LOCAL_RANK", "")
+        if found[0].startswith("cuda") and local_rank.isdigit():  # torchrun: one process per GPU
+            return torch.device(f"cuda:{int(local_rank) % torch.cuda.device_count()}")
+        return torch.device(found[0])
     try:
         device = torch.device(spec)
     except RuntimeError as exc:

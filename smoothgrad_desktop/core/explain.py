@@ -260,6 +260,7 @@ def provenance(expl: Explanation, **extra) -> dict:
         "versions": versions(),
         "seconds": round(expl.seconds, 4),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "run_key": None,  # set by the compute command (what a re-run compares to skip finished inputs)
     }
     record.update(extra)
     return record

@@ -47,7 +47,7 @@ MAX_NOISE_LEVEL = 10.0
 MAX_SAMPLES = 100_000
 AUTO = "auto"
 """The value of ``n_samples`` that samples until the map has converged (see ``tolerance`` and ``max_samples``)."""
-DEFAULT_TOLERANCE = 0.05
+DEFAULT_TOLERANCE = 0.1
 DEFAULT_MAX_SAMPLES = 1000
 MIN_AUTO_SAMPLES = 10
 """Samples always drawn before the convergence test may stop a run: the standard error estimated from fewer is
@@ -129,9 +129,9 @@ FIELDS: tuple[Field, ...] = (
     Field("tolerance", float, DEFAULT_TOLERANCE, "Tolerance",
           "Samples 'auto' only: sampling stops once the relative standard error of the mean map, "
           "‖SE‖₂ / ‖mean‖₂ with SE = sample standard deviation / √n per element, is at most this value "
-          "(0.05: the noise left in the map is 5 % of its size). Halving it needs about four times the samples.",
+          "(0.1: the noise left in the map is 10 % of its size). Halving it needs about four times the samples.",
           "--tolerance", metavar="T", lo=MIN_TOLERANCE, hi=1.0,
-          cli_help="with --samples auto: stop when ||SE||_2/||mean||_2 <= T (default 0.05)"),
+          cli_help="with --samples auto: stop when ||SE||_2/||mean||_2 <= T (default 0.1)"),
     Field("max_samples", int, DEFAULT_MAX_SAMPLES, "Sample cap",
           "Samples 'auto' only: the most noisy copies drawn when the tolerance is not reached; the result then "
           "records that it did not converge.",
@@ -222,14 +222,16 @@ def check_model_input(name: str, channels: int, height: int, width: int, *, stag
             f"is {n(MAX_INPUT_VALUES)}); use a smaller image or a model that resizes its input")
 
 
-def coerce(name: str, value: Any) -> Any:
+def coerce(name: str, value: Any, *, auto: bool = False) -> Any:
     """``value`` from an untrusted source (settings, session, JSON) as the field's type, or ``None`` when it is
-    missing, of the wrong type or out of bounds (the caller then keeps its default)."""
+    missing, of the wrong type or out of bounds (the caller then keeps its default). ``"auto"`` is
+    accepted (for ``n_samples``) only when the caller asks for it with ``auto=True``: an editor that has no "until
+    converged" choice then keeps its default instead of receiving a string."""
     f = BY_NAME[name]
     if f.choices is not None:
         return value if isinstance(value, str) and value in f.choices else None
     if f.auto and value == AUTO:
-        return AUTO
+        return AUTO if auto else None
     if isinstance(value, bool):
         return None
     try:
