@@ -173,29 +173,31 @@ def class_table_view(classes: ClassTableModel) -> QTableView:
     return view
 
 
+NAME_COLUMN_PX = 130
+"""The most the run history gives the image (or model, target) name before eliding it ("…label_7.png")."""
+
+
 def run_history_view(runs: RunHistoryModel) -> QTableView:
-    """Short columns sized to their contents (never cut); the image, model and target names share the rest and
-    elide ("…label_7.png": the end tells images apart), with the full values in each cell's tooltip."""
+    """Every column as wide as its widest cell (never cut); a name column at most :data:`NAME_COLUMN_PX` wide
+    (elided at the start: "…label_7.png", the end tells images apart), with the full values in each cell's
+    tooltip; the view scrolls sideways when the dock is narrower than the row."""
     view = _table(runs)
     header = view.horizontalHeader()
-    header.setStretchLastSection(False)
+    header.setStretchLastSection(True)
     header.setMinimumSectionSize(view.fontMetrics().horizontalAdvance("…") * 3)
-    short = []
+    names = [runs.headerData(c, Qt.Orientation.Horizontal) for c in range(runs.columnCount())]
     for col in range(runs.columnCount()):
-        name = runs.headerData(col, Qt.Orientation.Horizontal)
-        if name in ("Image", "Model", "Target"):
-            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Stretch)
-        else:
-            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Fixed)
-            short.append(col)
+        header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
 
-    def fit(*_args) -> None:  # the short columns as wide as their widest cell (or header)
-        for col in short:
-            header.resizeSection(col, max(view.sizeHintForColumn(col), header.sectionSizeHint(col)))
+    def fit(*_args) -> None:
+        for col, name in enumerate(names):
+            width = max(view.sizeHintForColumn(col), header.sectionSizeHint(col))
+            header.resizeSection(col, min(width, NAME_COLUMN_PX) if name in ("Image", "Model", "Target") else width)
 
     runs.rowsInserted.connect(fit)
     runs.modelReset.connect(fit)
     fit()
+    view.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
     view.setTextElideMode(Qt.TextElideMode.ElideLeft)
     view.setWordWrap(False)
     view.setToolTip("Every finished run with its parameters and time. Click a row to show it again.")
