@@ -104,7 +104,35 @@ def show_tab(window, kind: str) -> None:
     if not window.controller.busy(kind) and (window.is_stale(kind) or window.state.outcome(kind) is None):
         window.flow.compute(kind)
     if window.controller.busy(kind):
-        wait_for(window.experiment_finished, lambda k, _o: k == kind, 600)
+        wait_done(window, kind)
+
+
+def wait_done(window, kind: str, timeout_s: float = 900.0) -> None:
+    """Wait until the tab ``kind`` finished or failed (a failure is printed: its screenshot shows the message)."""
+    loop = QEventLoop()
+    result: list[str] = []
+
+    def finished(k, _outcome):
+        if k == kind and not result:
+            result.append("")
+            loop.quit()
+
+    def failed(k, message):
+        if k == kind and not result:
+            result.append(message)
+            loop.quit()
+
+    window.experiment_finished.connect(finished)
+    window.job_failed.connect(failed)
+    QTimer.singleShot(int(timeout_s * 1000), loop.quit)
+    if window.controller.busy(kind):
+        loop.exec()
+    window.experiment_finished.disconnect(finished)
+    window.job_failed.disconnect(failed)
+    if result and result[0]:
+        print(f"{kind} failed: {result[0]}", file=sys.stderr)
+    elif not result and window.controller.busy(kind):
+        raise TimeoutError(f"{kind}: not finished within {timeout_s} s")
 
 
 def open_sample(window, path: Path) -> None:
@@ -122,7 +150,7 @@ def difference_4_vs_5(window) -> None:
     c1, c2 = labels.index("4"), labels.index("5")
     window.show_tab("difference")
     if window.controller.busy("difference"):
-        wait_for(window.experiment_finished, lambda k, _o: k == "difference", 600)
+        wait_done(window, "difference")
     if panel.classes() != (c1, c2):
         panel.set_classes(labels, c1, c2)
     show_tab(window, "difference")
@@ -156,7 +184,9 @@ def main(argv: list[str] | None = None) -> int:
         for kind, name in TABS:
             if (only and name not in only) or kind == "difference":
                 continue
+            started = time.monotonic()
             show_tab(window, kind)
+            print(f"{name}: computed in {time.monotonic() - started:.1f} s")
             if kind == "evaluate":
                 window.exp_tabs["evaluate"].panel.set_step(10)  # the scrubber at 20 %
             save(window, docs / f"screenshot-{name}.png")
