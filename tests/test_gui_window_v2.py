@@ -164,10 +164,21 @@ def test_at_1280x800_every_tab_title_image_rows_and_controls_are_visible(make_wi
     from PySide6.QtWidgets import QAbstractSpinBox, QComboBox
 
     scroll = window.editor.parentWidget()
-    for w in window.editor.findChildren(QComboBox) + window.editor.findChildren(QAbstractSpinBox):
-        if w.isVisible():
-            right = w.mapTo(scroll, w.rect().topRight()).x()
-            assert right <= scroll.width() and w.width() >= w.minimumSizeHint().width(), w.objectName()
+    for kind in ("map", "evaluate"):  # the widest tab, once computed, must not squeeze the parameters
+        if kind == "map":
+            window.show_tab(kind)
+        else:
+            with qtbot.waitSignal(window.experiment_finished, timeout=RUN_TIMEOUT_MS,
+                                  check_params_cb=lambda k, _o: k == kind):
+                window.show_tab(kind)
+                if not window.controller.busy(kind):
+                    window.flow.compute(kind)
+            window.exp_tabs[kind].panel.set_step(10)
+        _settle(qtbot, window)
+        for w in window.editor.findChildren(QComboBox) + window.editor.findChildren(QAbstractSpinBox):
+            if w.isVisible():
+                right = w.mapTo(scroll, w.rect().topRight()).x()
+                assert right <= scroll.width() and w.width() >= w.minimumSizeHint().width(), (kind, w.toolTip()[:40])
 
 
 # ------------------------------------------------------------------------------------------------ 6. small ones
