@@ -11,16 +11,11 @@ Usage (from the repository root)::
 
 Options::
 
-    --docs DIR    where the README screenshots go (default: docs/): screenshot-main.png (Map tab with a
-                  computed map), screenshot-grid.png (σ/n grid), screenshot-faithfulness.png (deletion/insertion
-                  curves with the scrubber at 20 %), screenshot-sanity.png (cascading randomisation),
-                  screenshot-difference.png (class difference on resources/samples/pair_00_4_5.png, 4 vs 5)
-    --all DIR     also save every tab (map, grid, strip, difference, noise, fluctuation, convergence,
-                  faithfulness, sanity checks; plus the pixel probe dock after a click) on the
-                  first MNIST sample as DIR/<tab>.png, the grid with "Shared colour scale" off
-                  (DIR/grid-per-cell.png), and the Map and Class difference tabs on the two-digit sample
-    --size WxH    window size (default 1600x1000)
-    --no-docs     do not write the README screenshots (with --all: review shots only)
+    --docs DIR    where the screenshots go (default: docs/): screenshot-<tab>.png for every tab after its
+                  computation -- map, grid (σ/n), methods, difference (the two-digit sample, 4 vs 5), noise
+                  (noise training), fluctuation, convergence, faithfulness (scrubber at 20 %), sanity
+    --size WxH    window size (default 1280x800)
+    --only LIST   only these screenshots (comma-separated names from the list above)
 
 The app runs with its default parameters (the settings live in a temporary folder, never the user's), the
 embedded MNIST model and the shipped samples. Each screenshot waits for the tab's computation to finish. A PNG
@@ -47,7 +42,10 @@ from PySide6.QtCore import QEventLoop, QSettings, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 MAX_BYTES = 290_000
-TABS = ("map", "grid", "strip", "difference", "noise", "fluctuation", "convergence", "evaluate", "sanity")
+TABS = (("map", "map"), ("grid", "grid"), ("strip", "methods"), ("difference", "difference"), ("noise", "noise"),
+        ("fluctuation", "fluctuation"), ("convergence", "convergence"), ("evaluate", "faithfulness"),
+        ("sanity", "sanity"))
+"""(tab kind, screenshot name): docs/screenshot-<name>.png."""
 PAIR = ROOT / "resources" / "samples" / "pair_00_4_5.png"
 
 
@@ -97,43 +95,75 @@ def save(window, path: Path) -> Path:
 
 
 def show_tab(window, kind: str) -> None:
-    """Show a tab and wait for its figure (experiment tabs compute when shown)."""
+    """Show a tab and wait for its figure (a computing tab that is out of date computes now)."""
     from smoothgrad_desktop.gui.tabs import COMPUTED
 
-    if kind in COMPUTED and (window.is_stale(kind) or kind not in window.outcomes):
-        window.show_tab(kind)
-        if not window.controller.busy(kind) and window.is_stale(kind):  # above the cost gate: press Compute
-            window.flow.compute(kind)
-        wait_for(window.experiment_finished, lambda k, _o: k == kind, 300)
-    else:
-        window.show_tab(kind)
+    window.show_tab(kind)
+    if kind not in COMPUTED:
+        return
+    if not window.controller.busy(kind) and (window.is_stale(kind) or window.state.outcome(kind) is None):
+        window.flow.compute(kind)
+    if window.controller.busy(kind):
+        wait_done(window, kind)
+
+
+def wait_done(window, kind: str, timeout_s: float = 900.0) -> None:
+    """Wait until the tab ``kind`` finished or failed (a failure is printed: its screenshot shows the message)."""
+    loop = QEventLoop()
+    result: list[str] = []
+
+    def finished(k, _outcome):
+        if k == kind and not result:
+            result.append("")
+            loop.quit()
+
+    def failed(k, message):
+        if k == kind and not result:
+            result.append(message)
+            loop.quit()
+
+    window.experiment_finished.connect(finished)
+    window.job_failed.connect(failed)
+    QTimer.singleShot(int(timeout_s * 1000), loop.quit)
+    if window.controller.busy(kind):
+        loop.exec()
+    window.experiment_finished.disconnect(finished)
+    window.job_failed.disconnect(failed)
+    if result and result[0]:
+        print(f"{kind} failed: {result[0]}", file=sys.stderr)
+    elif not result and window.controller.busy(kind):
+        raise TimeoutError(f"{kind}: not finished within {timeout_s} s")
+
+
+def open_sample(window, path: Path) -> None:
+    window.show_tab("map")
+    if window.add_files([str(path)]) < 0:
+        raise RuntimeError(f"cannot open {path}")
+    wait_for(window.run_finished, timeout_s=120)
 
 
 def difference_4_vs_5(window) -> None:
     """Open the two-digit sample, pick classes 4 and 5 in the Class difference tab and wait for the figure."""
-    window.show_tab("map")
-    row = window.add_files([str(PAIR)])
-    if row < 0:
-        raise RuntimeError(f"cannot open {PAIR}")
-    wait_for(window.run_finished, timeout_s=120)
-    show_tab(window, "difference")
+    open_sample(window, PAIR)
+    panel = window.exp_tabs["difference"].panel
     labels = list(window.state.image.labels)
     c1, c2 = labels.index("4"), labels.index("5")
-    if window.panel("difference").classes() != (c1, c2):
-        window.panel("difference").set_classes(labels, c1, c2)
-        window.flow.compute("difference")
-        wait_for(window.experiment_finished, lambda k, _o: k == "difference", 300)
+    window.show_tab("difference")
+    if window.controller.busy("difference"):
+        wait_done(window, "difference")
+    if panel.classes() != (c1, c2):
+        panel.set_classes(labels, c1, c2)
+    show_tab(window, "difference")
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--docs", default=str(ROOT / "docs"))
-    ap.add_argument("--all", dest="all_dir", default=None)
-    ap.add_argument("--size", default="1600x1000")
-    ap.add_argument("--no-docs", action="store_true")
-    ap.add_argument("--suffix", default="", help="added to the docs file names (screenshot-main-1280x800.png)")
+    ap.add_argument("--size", default="1280x800")
+    ap.add_argument("--only", default="", help="comma-separated tab names (default: all)")
     args = ap.parse_args(argv)
     w, h = (int(v) for v in args.size.lower().split("x"))
+    only = {t for t in args.only.split(",") if t}
 
     tmp = tempfile.TemporaryDirectory(prefix="sg-shots-")
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
@@ -148,46 +178,21 @@ def main(argv: list[str] | None = None) -> int:
     window = MainWindow()
     window.resize(w, h)
     window.show()
+    docs = Path(args.docs)
     try:
         wait_for(window.run_finished, timeout_s=120)
-        docs = None if args.no_docs else Path(args.docs)
-        if docs is not None:
-            save(window, docs / f"screenshot-main{args.suffix}.png")
-            show_tab(window, "grid")
-            save(window, docs / f"screenshot-grid{args.suffix}.png")
-            show_tab(window, "evaluate")
-            window.panel("evaluate").set_step(10)
-            save(window, docs / f"screenshot-faithfulness{args.suffix}.png")
-            show_tab(window, "sanity")
-            save(window, docs / f"screenshot-sanity{args.suffix}.png")
-        if args.all_dir:
-            out = Path(args.all_dir)
-            for kind in TABS:
-                show_tab(window, kind)
-                save(window, out / f"{kind}.png")
-            # the σ/n grid with "Shared colour scale" off (each cell on its own percentile, as in the paper)
-            show_tab(window, "grid")
-            window.exp_tabs["grid"].scale_check.setChecked(False)
-            save(window, out / "grid-per-cell.png")
-            window.exp_tabs["grid"].scale_check.setChecked(True)
-            # the pixel probe of the map's strongest pixel (the dock shows the histogram of its samples)
-            show_tab(window, "map")
-            values = window.panels.heatmap_view.image_item.image
-            import numpy as np
-
-            y, x = np.unravel_index(int(np.argmax(values)), values.shape)
-            if window.probe_pixel(int(x), int(y)) is not None:
-                wait_for(window.experiment_finished, lambda k, _o: k == "probe", 120)
-            save(window, out / "probe.png")
-            window.right_dock.raise_()
-        if docs is not None or args.all_dir:
+        for kind, name in TABS:
+            if (only and name not in only) or kind == "difference":
+                continue
+            started = time.monotonic()
+            show_tab(window, kind)
+            print(f"{name}: computed in {time.monotonic() - started:.1f} s")
+            if kind == "evaluate":
+                window.exp_tabs["evaluate"].panel.set_step(10)  # the scrubber at 20 %
+            save(window, docs / f"screenshot-{name}.png")
+        if not only or "difference" in only:
             difference_4_vs_5(window)
-            if docs is not None:
-                save(window, docs / f"screenshot-difference{args.suffix}.png")
-            if args.all_dir:
-                save(window, Path(args.all_dir) / "difference-pair_00_4_5.png")
-                show_tab(window, "map")
-                save(window, Path(args.all_dir) / "map-pair_00_4_5.png")
+            save(window, docs / "screenshot-difference.png")
     finally:
         window.close()
         app.processEvents()

@@ -16,7 +16,7 @@ import pytest
 from PIL import Image  # noqa: E402
 from PySide6.QtCore import QSettings, Qt  # noqa: E402
 from PySide6.QtGui import QGuiApplication, QImage  # noqa: E402
-from PySide6.QtWidgets import QCheckBox  # noqa: E402
+from PySide6.QtWidgets import QCheckBox, QMessageBox  # noqa: E402
 
 from smoothgrad_desktop.core import visualize as vz  # noqa: E402
 from smoothgrad_desktop.core.errors import ExportError  # noqa: E402
@@ -476,7 +476,7 @@ def test_settings_round_trip_in_a_temporary_location(qtbot, tmp_path, _gui_isola
     assert AppSettings().params() == Params()
 
 
-def test_window_persists_parameters_and_geometry(make_window, qtbot, tmp_path, monkeypatch):
+def test_window_persists_parameters_and_geometry(make_window, qtbot, tmp_path, monkeypatch, dialogs):
     window = make_window(Params(n_samples=8, seed=7), wait=True)
     window.resize(1111, 777)
     window.set_params(replace(window.params, percentile=95.0, seed=8))
@@ -494,7 +494,9 @@ def test_window_persists_parameters_and_geometry(make_window, qtbot, tmp_path, m
     assert restored == [bytes(stored.geometry())]
     qtbot.waitUntil(lambda: second.current is not None, timeout=30_000)
     # "Reset to defaults" (the editor's button) puts every parameter back
+    dialogs.answer = QMessageBox.StandardButton.Yes  # it asks first
     second.editor.reset_button.click()
+    assert dialogs.texts("question")[-1].startswith("Put every parameter back")
     assert second.params == Params()
     assert AppSettings().params() == Params()
 

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QListView, QMessageBox, QSizePolicy, QTableView, QVBoxLayout,
-    QWidget,
+    QAbstractItemView, QApplication, QHBoxLayout, QHeaderView, QLabel, QListView, QMessageBox, QSizePolicy,
+    QStatusBar, QTableView, QVBoxLayout, QWidget,
 )
 
+from ..core.paths import printable
+from .app_terms import app_text
 from .models import ClassTableModel, ImageListModel, RunHistoryModel
+from .widgets.error_line import ErrorLine
 
 
 def titled(title: str, widget: QWidget) -> QWidget:
@@ -43,12 +46,78 @@ def action(parent: QWidget, text: str, slot, shortcuts=(), tip: str = "", menu=N
     return action
 
 
-def message_line() -> QLabel:
-    """The red one-line message under the tabs (selectable, never widening the window)."""
-    label = QLabel("")
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-    return label
+def message_line() -> ErrorLine:
+    """The red message under the tabs: one elided line and a Details toggle with the whole, selectable text."""
+    line = ErrorLine(error=True)
+    line.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+    return line
+
+
+def one_line(text: str) -> str:
+    """A message as the window shows it: printable, on one line, naming app controls (not command-line options)."""
+    return printable(" ".join(app_text(str(text)).split()))
+
+
+class PrintableStatusBar(QStatusBar):
+    """The status line: every message is one printable line (:func:`core.paths.printable`; control characters,
+    bidirectional overrides or undecodable bytes show as escapes, never as layout) naming app controls, shown in an
+    :class:`ErrorLine` (elided to the room there is, with a Details toggle showing all of it)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.line = ErrorLine(error=False)
+        self.line.setObjectName("status_line")
+        self.addWidget(self.line, 1)
+        self._message = ""
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self.clearMessage)
+
+    def showMessage(self, text: str, timeout: int = 0) -> None:  # noqa: N802 - Qt's name
+        self._message = one_line(text)
+        self.line.set_text(self._message)
+        self._timer.stop()
+        if timeout > 0:
+            self._timer.start(timeout)
+        self.messageChanged.emit(self._message)
+
+    def hideEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        self._timer.stop()  # a closed window keeps no timer running
+        super().hideEvent(event)
+
+    def currentMessage(self) -> str:  # noqa: N802 - Qt's name
+        return self._message
+
+    def clearMessage(self) -> None:  # noqa: N802 - Qt's name
+        if self.line.details_visible():
+            return  # the user is reading the details: the message stays until they close them
+        self._message = ""
+        self.line.clear()
+        self.messageChanged.emit("")
+
+
+class ShortcutKeeper(QObject):
+    """Keeps the window's shortcuts ``sequences`` (Ctrl+E) working while a text field has focus: a line edit or
+    spin box would otherwise take the key for itself (Ctrl+E moves to the end of the line)."""
+
+    def __init__(self, window: QWidget, sequences) -> None:
+        super().__init__(window)
+        self._window = window
+        self._keys = {QKeySequence(s)[0].toCombined() for s in sequences}
+        QApplication.instance().installEventFilter(self)
+        window.destroyed.connect(self._remove)
+
+    def _remove(self, *_args) -> None:
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self)
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt's name
+        if event.type() == QEvent.Type.ShortcutOverride and isinstance(obj, QWidget) and obj.window() is self._window:
+            if event.keyCombination().toCombined() in self._keys:
+                event.ignore()
+                return True  # not overridden: the shortcut map triggers the window's action
+        return False
 
 
 def row(*widgets: QWidget, stretch=()) -> QWidget:
@@ -73,9 +142,11 @@ def stack(top: QWidget, bottom: QWidget) -> QWidget:
 def image_list_view(images: ImageListModel) -> QListView:
     view = QListView()
     view.setModel(images)
-    view.setIconSize(ImageListModel.thumb_size() * 0.75)
+    view.setIconSize(ImageListModel.thumb_size() * 0.5)
     view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
     view.setUniformItemSizes(True)
+    row = max(view.iconSize().height(), view.fontMetrics().height()) + 6
+    view.setMinimumHeight(int(5.4 * row) + 2 * view.frameWidth())  # at least five images in view
     view.setToolTip("Opened images (Ctrl+O, drag and drop files or folders, Ctrl+V to paste). "
                     "Ctrl+Right / Ctrl+Left or PageDown / PageUp: next / previous.")
     return view
@@ -102,22 +173,32 @@ def class_table_view(classes: ClassTableModel) -> QTableView:
     return view
 
 
+NAME_COLUMN_PX = 130
+"""The most the run history gives the image (or model, target) name before eliding it ("…label_7.png")."""
+
+
 def run_history_view(runs: RunHistoryModel) -> QTableView:
+    """Every column as wide as its widest cell (never cut); a name column at most :data:`NAME_COLUMN_PX` wide
+    (elided at the start: "…label_7.png", the end tells images apart), with the full values in each cell's
+    tooltip; the view scrolls sideways when the dock is narrower than the row."""
     view = _table(runs)
-    # fixed widths from typical contents (ResizeToContents only saw the headers of the empty model); the image
-    # name takes the rest
     header = view.horizontalHeader()
-    header.setStretchLastSection(False)
-    fm = view.fontMetrics()
-    samples = ("99", "", "Grad + SG²", "15 %", "100", "Seed", "Target", "0.00 s")  # typical; longer ones elide
-    for col, text in enumerate(samples):
-        if col == 1:
-            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Stretch)
-            continue
+    header.setStretchLastSection(True)
+    header.setMinimumSectionSize(view.fontMetrics().horizontalAdvance("…") * 3)
+    names = [runs.headerData(c, Qt.Orientation.Horizontal) for c in range(runs.columnCount())]
+    for col in range(runs.columnCount()):
         header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
-        header.resizeSection(col, max(fm.horizontalAdvance(text), header.fontMetrics().horizontalAdvance(
-            str(runs.headerData(col, Qt.Orientation.Horizontal)))) + 10)
-    view.setTextElideMode(Qt.TextElideMode.ElideLeft)  # "…label_7.png": the end tells images apart
+
+    def fit(*_args) -> None:
+        for col, name in enumerate(names):
+            width = max(view.sizeHintForColumn(col), header.sectionSizeHint(col))
+            header.resizeSection(col, min(width, NAME_COLUMN_PX) if name in ("Image", "Model", "Target") else width)
+
+    runs.rowsInserted.connect(fit)
+    runs.modelReset.connect(fit)
+    fit()
+    view.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+    view.setTextElideMode(Qt.TextElideMode.ElideLeft)
     view.setWordWrap(False)
     view.setToolTip("Every finished run with its parameters and time. Click a row to show it again.")
     return view

@@ -414,10 +414,10 @@ class ExportActions(QObject):
         what = "map (PNG, overlay PNG, .npy and .json)" if kind == "map" else "figure (PNG and .json)"
         path, _ = QFileDialog.getSaveFileName(
             self.window, f"Export the {spec.title} {what}",
-            str(Path(self.settings.last_export_folder()) / f"{self._stem()}{spec.export_suffix}.png"),
+            str(Path(self.settings.folder("export")) / f"{self._stem()}{spec.export_suffix}.png"),
             "PNG image (*.png)", options=QFileDialog.Option.DontConfirmOverwrite)
         if path:
-            self.run(lambda: self.export_to(path, kind), Path(path).parent)
+            self.run(lambda: self.export_to(path, kind), Path(path).parent, "export")
 
     def export_all_dialog(self) -> None:
         if self.state.outcome("map") is None:
@@ -425,12 +425,12 @@ class ExportActions(QObject):
             return
         path, _ = QFileDialog.getSaveFileName(
             self.window, "Export all to a folder (created if new)",
-            str(Path(self.settings.last_export_folder()) / f"{self._stem()}-export"), "Folder (*)",
+            str(Path(self.settings.folder("export_all")) / f"{self._stem()}-export"), "Folder (*)",
             options=QFileDialog.Option.DontConfirmOverwrite)
         if path:
-            self.run(lambda: self.export_all_to(path), Path(path).parent)
+            self.run(lambda: self.export_all_to(path), Path(path).parent, "export_all")
 
-    def run(self, action, folder: Path) -> None:
+    def run(self, action, folder: Path, dialog: str = "export") -> None:
         try:
             paths = action()
         except ExportCancelled:
@@ -441,4 +441,5 @@ class ExportActions(QObject):
             QMessageBox.warning(self.window, "Export failed", f"Nothing was written.\n\n{exc}")
             return
         self.settings.set_last_export_folder(folder)
+        self.settings.set_folder(dialog, folder)
         self.status.emit(f"Exported {len(paths)} file(s) to {paths[0].parent if paths else folder}", 8000)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+from pathlib import Path
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QItemSelectionModel, QModelIndex, QObject, Signal, Slot
 from PySide6.QtGui import QGuiApplication, QImage
@@ -104,13 +105,16 @@ class ImageBrowser(QObject):
         return first
 
     def open_files(self, parent) -> None:
-        paths, _ = QFileDialog.getOpenFileNames(parent, "Open images", self.settings.last_folder(), FILE_FILTER)
+        paths, _ = QFileDialog.getOpenFileNames(parent, "Open images", self.settings.folder("open_images"),
+                                                FILE_FILTER)
         if paths:
+            self.settings.set_folder("open_images", paths[0])
             self.add_files(paths)
 
     def open_folder(self, parent) -> None:
-        folder = QFileDialog.getExistingDirectory(parent, "Open a folder of images", self.settings.last_folder())
+        folder = QFileDialog.getExistingDirectory(parent, "Open a folder of images", self.settings.folder("open_folder"))
         if folder:
+            self.settings.set_folder("open_folder", Path(folder).parent)  # the folder next to it, next time
             self.add_files([folder])
 
     def add_qimage(self, image: QImage, name: str) -> int:

@@ -7,7 +7,6 @@ dock: top classes, run history, pixel probe. State: :class:`~.state.AppState`; j
 
 from __future__ import annotations
 
-import html
 import logging
 import os
 import time
@@ -17,12 +16,11 @@ from pathlib import Path
 
 from PySide6.QtCore import QModelIndex, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QImage, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QScrollArea, QSplitter, QStatusBar, QTabWidget, \
-    QWidget
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QScrollArea, QSplitter, QTabWidget, QWidget
 
 from ..core.models import code_model_path
 from ..core.params import Params
-from ..core.paths import display_name, printable
+from ..core.paths import display_name
 from ..core.resources import sample_images
 from . import docks
 from . import export as gx
@@ -40,6 +38,7 @@ from .run_flow import RunFlow
 from .sessions import SessionActions
 from .settings import AppSettings
 from .state import MAP, AppState
+from .tab_nav import TabNavigator
 from .tabs import BY_KIND, COMPUTED, TABS, ExperimentTab
 from .widgets.parameters import ParameterEditor
 
@@ -179,8 +178,11 @@ class MainWindow(QMainWindow):
         self.model_ready.connect(self.exp_tabs["sanity"].controls.model_loaded)
 
         self.message_label = docks.message_line()
-        self.setCentralWidget(docks.stack(self.tabs, docks.row(self.flow.progress, self.flow.cancel_button,
-                                                               self.message_label, stretch=(2, 0, 3))))
+        self.tab_nav = TabNavigator(self.tabs)  # the titles in two rows: the paper's experiments, the checks
+        central = docks.stack(self.tabs, docks.row(self.flow.progress, self.flow.cancel_button, self.message_label,
+                                                   stretch=(2, 0, 3)))
+        central.layout().insertWidget(0, self.tab_nav)
+        self.setCentralWidget(central)
 
     def _dock(self, title: str, name: str, widget: QWidget, area) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -195,6 +197,7 @@ class MainWindow(QMainWindow):
         self.browser.selected.connect(self._on_image_selected)
         self.browser.error.connect(self.show_error)
         self.editor = ParameterEditor(self.state.params)
+        self.editor.folders = self.settings
         self.editor.params_changed.connect(self._on_editor)
         self.editor.model_file_chosen.connect(self._on_model_file_chosen)
         self.editor.reset_requested.connect(self.reset_parameters)
@@ -231,7 +234,7 @@ class MainWindow(QMainWindow):
         self.probe.finished.connect(partial(self.experiment_finished.emit, "probe"))
 
     def _build_status(self) -> None:
-        self.setStatusBar(PrintableStatusBar(self))
+        self.setStatusBar(docks.PrintableStatusBar(self))
         self.device_label, self.model_label, self.time_label = self.flow.labels()
         for w in (self.device_label, self.model_label, self.time_label):
             self.statusBar().addPermanentWidget(w)
@@ -251,6 +254,7 @@ class MainWindow(QMainWindow):
                                "image's resolution, raw .npy and provenance .json (or the figure of the current tab)", f)
         self.export_all_action = a("Export &all…", self.exports.export_all_dialog, ["Ctrl+Shift+E"], "Export the run and "
                                    "every computed figure, each with its own parameters, to a folder with an index.html", f)
+        self._shortcut_keeper = docks.ShortcutKeeper(self, ["Ctrl+E", "Ctrl+Shift+E"])
         f.addSeparator()
         self.save_session_action = a("Save &session…", self.sessions.save_dialog, ["Ctrl+S"], "Save the images, model "
                                      "(with its weights hash), parameters and seed to a session file: opening it "
@@ -464,14 +468,14 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def clear_error(self) -> None:
-        self.message_label.setText("")
+        self.message_label.clear()
 
     @Slot(str)
     def show_error(self, message: str) -> None:
-        """A one-line message in the status bar and under the progress bar; the app stays usable."""
-        line = printable(" ".join(str(message).split()))
+        """A one-line message (Details shows all of it) in the status bar and under the progress bar."""
+        line = docks.one_line(message)
         log.info("message shown: %s", line)
-        self.message_label.setText(f"<span style='color:#c0392b'>{html.escape(line)}</span>")
+        self.message_label.set_text(line)
         self.message_label.setToolTip(line)
         self.statusBar().showMessage(line, 15000)
 
@@ -540,10 +544,3 @@ class MainWindow(QMainWindow):
 
 _keep_alive: list = []
 
-
-class PrintableStatusBar(QStatusBar):
-    """Every message is made one printable line (:func:`core.paths.printable`), so a file name with control
-    characters, bidirectional overrides or undecodable bytes shows as escapes, never as layout."""
-
-    def showMessage(self, text: str, timeout: int = 0) -> None:  # noqa: N802 - Qt's name
-        super().showMessage(printable(" ".join(str(text).split())), timeout)

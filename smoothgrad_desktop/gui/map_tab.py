@@ -9,6 +9,7 @@ image shown, the display parameters, the locked span. The running mean of a job 
 
 from __future__ import annotations
 
+import html
 from dataclasses import replace
 
 import numpy as np
@@ -33,6 +34,32 @@ LOCK_TIP = ("Freeze the current colour scale and use it for the heatmap, the ove
             "(σ/n grid, methods, class difference, noise training), so equal colours mean equal values everywhere. "
             "Dragging the levels under the heatmap also locks the scale. Changing the view unlocks it.")
 PROBE_TIP = "Click a pixel to see the values of its noisy samples (Pixel probe). Drag to pan, wheel to zoom."
+
+
+def explains_text(explanation) -> str:
+    """``"explains 7 · 99.9 %"``: the class a map explains and the model's probability for it (softmax of the run's
+    class scores), both from the run that made the map."""
+    scores = np.asarray(explanation.scores, dtype=np.float64).ravel()
+    target = int(explanation.target)
+    if not 0 <= target < scores.size:
+        return f"explains {explanation.target_label}"
+    z = np.exp(scores - scores.max())
+    p = 100.0 * z[target] / z.sum()
+    return f"explains {explanation.target_label} · {p:.1f} %" if p >= 0.05 else \
+        f"explains {explanation.target_label} · {p:.2g} %"
+
+
+def input_note(st) -> str:
+    """A note when the model saw the image differently from how it looks: a colour image given to a greyscale
+    model became a grey input (e.g. an RGB photo -> a grey 28 × 28 input for the MNIST model)."""
+    image = getattr(st.image, "image", None)
+    if image is None or st.x.ndim != 3:
+        return ""
+    c, h, w = st.x.shape
+    if c == 1 and image.mode not in ("L", "1", "I", "F", "I;16"):
+        return (f"Input: the {image.size[0]} × {image.size[1]} colour image became a grey {w} × {h} input "
+                f"for this model (what it sees is in the Image panel)")
+    return ""
 
 
 def clip_text(percentile: float, mode: str) -> str:
@@ -80,9 +107,20 @@ class MapTab(QWidget):
         show_label.setToolTip(SHOW_TIP)
         for w in (show_label, self.show_combo, lock_button):
             self.levels.add_control(w)
+        self.caption = QLabel("")
+        self.caption.setObjectName("map_caption")
+        self.caption.setToolTip("The class the map shown explains and the model's probability for it (from the run "
+                                "that made the map; pick another class in Top classes or Target class)")
+        self.input_note = QLabel("")
+        self.input_note.setObjectName("map_input_note")
+        self.input_note.setWordWrap(True)
+        self.input_note.setStyleSheet("color: #b9770e;")
+        self.input_note.setVisible(False)
         box = QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
         box.setSpacing(2)
+        box.addWidget(self.caption)
+        box.addWidget(self.input_note)
         box.addWidget(self.panels, 1)
         box.addWidget(self.levels)
         self._sync_controls()
@@ -144,8 +182,12 @@ class MapTab(QWidget):
         if image is None:
             self.panels.clear()
             self._shown = self._image_of = None
+            self.caption.setText("")
+            self._set_note("")
         elif self.state.map_for_image() is None:
             self._show_image(image)
+            self.caption.setText("")
+            self._set_note(input_note(image))
 
     def _show_image(self, image) -> None:
         if image is not self._image_of:
@@ -160,6 +202,12 @@ class MapTab(QWidget):
             return
         self._show_image(r.outcome.state)
         self._draw(r.outcome.explanation.result.attribution, r.outcome.state, final=True)
+        self.caption.setText(f"<b>{html.escape(explains_text(r.outcome.explanation))}</b>")
+        self._set_note(input_note(r.outcome.state))
+
+    def _set_note(self, text: str) -> None:
+        self.input_note.setText(text)
+        self.input_note.setVisible(bool(text))
 
     def show_partial(self, mean: np.ndarray) -> None:
         if self.state.image is not None:
@@ -176,6 +224,7 @@ class MapTab(QWidget):
             self.panels.heatmap_view.clear()
             self.panels.overlay_view.clear()
         self._shown = None
+        self.caption.setText("")
         self.panels.heatmap_view.set_title(title)
 
     def _draw(self, attr: np.ndarray, st, *, final: bool) -> None:

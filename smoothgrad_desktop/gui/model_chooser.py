@@ -34,6 +34,7 @@ from ..core.models.catalog import (
     CatalogEntry, ModelChoice, ModelKind, Preview, catalog, entry_kind, kind_of, model_kinds, preview, where_looked,
 )
 from ..core.paths import printable
+from .settings import AppSettings
 
 EntryRole = Qt.ItemDataRole.UserRole + 1  # the CatalogEntry of a row (None for a kind's row)
 KindRole = Qt.ItemDataRole.UserRole + 2  # the ModelKind of a row (its own for a kind's row, its parent's otherwise)
@@ -490,33 +491,37 @@ class ModelChooser(QDialog):
             label.setText(printable(texts.get(key, ""), limit=400))
 
     # ------------------------------------------------------------------ pickers
-    def _start_folder(self) -> str:
+    def _start_folder(self, dialog: str = "model_file") -> str:
         text = self.spec_edit.text().strip() or self.weights_edit.text().strip()
         path = Path(text).expanduser() if text else None
         if path is not None and (path.exists() or path.parent.exists()) and ("/" in text or "\\" in text):
             return str(path if path.is_dir() else path.parent)
-        return str(Path.home())
+        return AppSettings().folder(dialog)  # the folder this dialog used last
 
     @Slot()
     def pick_model_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Choose a TorchScript / torch.export model", self._start_folder(),
                                               MODEL_FILE_FILTER)
         if path:
+            AppSettings().set_folder("model_file", path)
             self._set_choice(ModelChoice(path), select=False)
             self.refresh_preview()
 
     @Slot()
     def pick_folder(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Choose a model folder (config.json + model.safetensors)",
-                                                self._start_folder())
+                                                self._start_folder("model_folder"))
         if path:
+            AppSettings().set_folder("model_folder", Path(path).parent)
             self._set_choice(ModelChoice(path), select=False)
             self.refresh_preview()
 
     @Slot()
     def pick_weights(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Choose a weights file", self._start_folder(), WEIGHTS_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a weights file", self._start_folder("weights"),
+                                              WEIGHTS_FILTER)
         if path:
+            AppSettings().set_folder("weights", path)
             self._set_weights(path)
 
     # ------------------------------------------------------------------ accept

@@ -344,7 +344,8 @@ class RunFlow(QObject):
         self.time_label.setText(f"last run: {expl.seconds:.2f} s")
         self.runs.add(image_key=outcome.state.key, image_name=expl.image.name, params=params, outcome=outcome,
                       seconds=expl.seconds, sigma=r.sigma, n=r.n, target=expl.target, target_label=expl.target_label,
-                      device=r.device, batch_size=r.batch_size)
+                      device=r.device, batch_size=r.batch_size,
+                      model_name=self.state.model_info.name if self.state.model_info is not None else "")
         self.clear_error.emit()
         self.status.emit(
             f"{expl.image.name}: {expl.target_label} explained with {r.config.method}/{r.config.aggregation}, "

@@ -125,7 +125,7 @@ class SessionActions(QObject):
     def save_dialog(self, *_args) -> None:
         entry = self.entry()
         stem = Path(entry.name).stem if entry is not None else "smoothgrad"
-        path, _ = QFileDialog.getSaveFileName(self.window, "Save session", str(Path(self.settings.last_folder()) /
+        path, _ = QFileDialog.getSaveFileName(self.window, "Save session", str(Path(self.settings.folder("session")) /
                                               f"{stem}{SUFFIX}"), f"SmoothGrad session (*{SUFFIX})")
         if not path:
             return
@@ -134,12 +134,12 @@ class SessionActions(QObject):
         except (UserFacingError, OSError) as exc:
             self.error.emit(f"session not saved: {exc}")
             return
-        self.settings.set_last_folder(out)
+        self.settings.set_folder("session", out)
         self.status.emit(f"Session saved to {out}", 8000)
 
     def open_dialog(self, *_args) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.window, "Open session", self.settings.last_folder(),
+        path, _ = QFileDialog.getOpenFileName(self.window, "Open session", self.settings.folder("session"),
                                               f"SmoothGrad session (*{SUFFIX});;All files (*)")
         if path:
-            self.settings.set_last_folder(path)
+            self.settings.set_folder("session", path)
             self.open_from(path)

@@ -69,6 +69,22 @@ class AppSettings:
     def set_last_export_folder(self, folder: str | Path) -> None:
         self.qs.setValue("paths/last_export_folder", str(folder))
 
+    def folder(self, dialog: str) -> str:
+        """The folder the file dialog ``dialog`` (``"open_images"``, ``"open_folder"``, ``"export"``,
+        ``"export_all"``, ``"session"``, ``"model_file"``, ``"weights"``) last used; else the last folder any
+        of them used; else the home folder."""
+        value = self.qs.value(f"dialogs/{dialog}", "")
+        folder = str(value) if value else ""
+        return folder if folder and Path(folder).is_dir() else self.last_folder()
+
+    def set_folder(self, dialog: str, path: str | Path) -> None:
+        """Remember ``path`` (a file: its folder) for the dialog ``dialog`` (and as the last folder of any)."""
+        folder = Path(path)
+        if not folder.is_dir():
+            folder = folder.parent
+        self.qs.setValue(f"dialogs/{dialog}", str(folder))
+        self.set_last_folder(folder)
+
     # ---------------------------------------------------------------- window
     def geometry(self) -> QByteArray | None:
         value = self.qs.value("window/geometry")

@@ -12,10 +12,11 @@ from ...core.params import Params
 RunRole = Qt.ItemDataRole.UserRole + 1
 MAX_RUNS = 50
 
-HEADERS = ("#", "Image", "Method", "Noise", "n", "Seed", "Target", "Time")
+HEADERS = ("#", "Image", "Model", "Method", "Noise", "n", "Seed", "Target", "Time")
 TOOLTIPS = (
     "Run number (click a row to show that run again, with its parameters)",
     "The image the run explained",
+    "The model the run explained (the tooltip of a row has its full name)",
     "Base method + aggregation (SG: SmoothGrad, SG²: SmoothGrad², VarGrad; the tooltip of a row has the full names)",
     "Noise level as a percentage of the input range (the tooltip of a row gives the absolute σ)",
     "Number of noisy samples",
@@ -39,11 +40,13 @@ class RunRecord:
     target_label: str
     device: str
     batch_size: int
+    model_name: str = ""
     created: float = field(default_factory=time.time)
 
     def summary(self) -> str:
         p = self.params
-        return (f"run #{self.number}: {self.image_name}, {p.method}/{p.aggregation}, noise {p.noise_level:.0%} "
+        model = f", model {self.model_name}" if self.model_name else ""
+        return (f"run #{self.number}: {self.image_name}{model}, {p.method}/{p.aggregation}, noise {p.noise_level:.0%} "
                 f"(σ={self.sigma:.3g}), n={self.n}, seed {p.seed}, target {self.target_label}, "
                 f"{self.seconds:.2f} s on {self.device}, batch {self.batch_size}")
 
@@ -51,6 +54,12 @@ class RunRecord:
 SHORT_METHODS = {"gradient": "Grad", "gradient-x-input": "Grad×In", "integrated-gradients": "IG",
                  "guided-backprop": "GBP"}
 SHORT_AGGREGATIONS = {"smoothgrad": "SG", "smoothgrad-sq": "SG²", "vargrad": "VarGrad", "none": ""}
+
+
+def short_model(name: str) -> str:
+    """``"MNIST CNN"`` for ``"MNIST CNN (embedded)"``: the run history's Model column (the tooltip has it all)."""
+    head = name.split(" (", 1)[0].strip()
+    return head or name
 
 
 def short_method(method: str, aggregation: str) -> str:
@@ -86,16 +95,19 @@ class RunHistoryModel(QAbstractTableModel):
             return None
         r = self._runs[index.row()]
         col = index.column()
+        p = r.params
         if role == Qt.ItemDataRole.DisplayRole:
-            p = r.params
             return (
-                str(r.number), r.image_name, short_method(p.method, p.aggregation),
+                str(r.number), r.image_name, short_model(r.model_name), short_method(p.method, p.aggregation),
                 f"{p.noise_level * 100:g} %", str(r.n), str(p.seed), r.target_label,
                 f"{r.seconds:.2f} s",
             )[col]
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return r.summary()
-        if role == Qt.ItemDataRole.TextAlignmentRole and col in (0, 4, 5, 7):
+        if role == Qt.ItemDataRole.ToolTipRole:  # the cell's full value first, then the whole run
+            full = (f"run #{r.number}", r.image_name, r.model_name or "–", f"{p.method} + {p.aggregation}",
+                    f"noise {p.noise_level * 100:g} % (σ = {r.sigma:.3g})", f"n = {r.n}", f"seed {p.seed}",
+                    f"target {r.target_label}", f"{r.seconds:.2f} s on {r.device}")[col]
+            return f"{full}\n{r.summary()}"
+        if role == Qt.ItemDataRole.TextAlignmentRole and col in (0, 5, 6, 8):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == RunRole:
             return r

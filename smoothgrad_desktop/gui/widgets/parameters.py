@@ -11,7 +11,8 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton,
+    QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QMessageBox,
+    QPushButton,
     QSizePolicy, QSlider, QSpinBox, QToolButton, QVBoxLayout, QWidget,
 )
 
@@ -115,6 +116,8 @@ class ParameterEditor(QWidget):
         self._labels: tuple[str, ...] = tuple(str(i) for i in range(10))
         self._input_range: float | None = None
         self._architectures = architectures
+        self.folders = None
+        """The app's settings (:class:`~..settings.AppSettings`): where each file dialog opens."""
         self._build()
         self.set_params(params or Params())
 
@@ -468,20 +471,30 @@ class ParameterEditor(QWidget):
         for w in (self._file_row, self._file_row_label):
             w.setVisible(fl)
 
+    def _folder(self, dialog: str) -> str:
+        """Where the file dialog ``dialog`` opens: the folder it used last (``folders``: the app's settings)."""
+        return self.folders.folder(dialog) if self.folders is not None else str(Path.home())
+
+    def _remember(self, dialog: str, path: str) -> None:
+        if self.folders is not None:
+            self.folders.set_folder(dialog, path)
+
     @Slot()
     def _browse_weights(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Choose a weights file", self.weights_edit.text() or str(Path.home()),
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a weights file", self._folder("weights"),
                                               "PyTorch weights (*.pt *.pth *.bin *.ckpt);;All files (*)")
         if path:
+            self._remember("weights", path)
             self.weights_edit.setText(path)
             self._emit()
 
     @Slot()
     def _browse_model_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Choose a TorchScript / torch.export model",
-                                              self.file_edit.text() or str(Path.home()),
+                                              self._folder("model_file"),
                                               "Model files (*.pt *.ts *.pt2 *.pth);;All files (*)")
         if path:
+            self._remember("model_file", path)
             self.file_edit.setText(path)
             self._choose_file()
 
@@ -552,4 +565,7 @@ class ParameterEditor(QWidget):
 
     @Slot()
     def _on_reset(self) -> None:
-        self.reset_requested.emit()
+        if QMessageBox.question(self, "Reset to defaults", "Put every parameter back to its default?",
+                                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                QMessageBox.StandardButton.No) == QMessageBox.StandardButton.Yes:
+            self.reset_requested.emit()
