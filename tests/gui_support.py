@@ -26,6 +26,20 @@ FAST = Params(n_samples=8, seed=3)
 RUN_TIMEOUT_MS = 60_000
 
 
+# ------------------------------------------------------------------------------------------------ tab cost gate
+
+
+@pytest.fixture
+def tabs_compute_when_opened(request, monkeypatch):
+    """Every tab computes when opened, however slow this shared machine makes the cost estimate: for tests about
+    what a tab computes, not about the cost gate. A test marked ``cost_gate`` keeps the real gate."""
+    if request.node.get_closest_marker("cost_gate"):
+        return
+    from smoothgrad_desktop.gui import tabs
+
+    monkeypatch.setattr(tabs, "AUTO_SECONDS", float("inf"))
+
+
 # ------------------------------------------------------------------------------------------------ dialogs
 
 

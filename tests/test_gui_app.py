@@ -30,16 +30,7 @@ from smoothgrad_desktop.core.params import Params  # noqa: E402
 from smoothgrad_desktop.gui.settings import AppSettings  # noqa: E402
 from smoothgrad_desktop.gui.worker import live_threads  # noqa: E402
 
-pytestmark = [pytest.mark.gui, pytest.mark.timeout(120)]
-
-@pytest.fixture(autouse=True)
-def _tabs_compute_when_opened(monkeypatch):
-    """These tests are about what a tab computes, not about the cost gate (tests/test_gui_state.py): every tab
-    computes when opened, however slow this shared machine makes the estimate."""
-    from smoothgrad_desktop.gui import tabs
-
-    monkeypatch.setattr(tabs, "AUTO_SECONDS", float("inf"))
-
+pytestmark = [pytest.mark.gui, pytest.mark.timeout(120), pytest.mark.usefixtures("tabs_compute_when_opened")]
 
 from tests.gui_support import FAST, SAMPLES, heatmap, make_window  # noqa: E402,F401 - make_window is a fixture
 
@@ -339,7 +330,8 @@ def test_export_writes_png_at_native_resolution_npy_and_cli_provenance(make_wind
     np.testing.assert_array_equal(raw, window.current.explanation.result.attribution)
     record = json.loads((out / "run.json").read_text())
     cli = _cli_json(tmp_path, big)
-    assert set(record) == set(cli) - {"run_key"}  # run_key: the command line's re-run skip key (batch only)
+    assert set(record) == set(cli)  # the CLI's fields, the run key included
+    assert record["run_key"] is None and cli["run_key"]  # the re-run skip key belongs to compute's batch runs
     assert set(record["view"]) == set(cli["view"])
     assert record["n"] == FAST.n_samples and record["seed"] == FAST.seed and record["input"]["name"] == "big.png"
 
@@ -446,8 +438,9 @@ def test_default_colours_are_one_choice_for_gui_reset_and_cli():
     assert Params().cmap_absolute == vz.DEFAULT_SEQUENTIAL == vz.default_cmap("absolute") == "inferno"
     assert Params().cmap_signed == vz.DEFAULT_DIVERGING == vz.default_cmap("signed")
     assert "grey" in vz.colormap_names("sequential")  # the paper's map stays available
-    assert Params().shared_scale is True
-    assert Params.from_dict({"shared_scale": "false"}).shared_scale is False
+    # the shared-scale choice belongs to each comparison tab, not to the parameters: an old settings key is ignored
+    assert not hasattr(Params(), "shared_scale")
+    assert Params.from_dict({"shared_scale": "false"}) == Params()
 
 
 # ------------------------------------------------------------------------------------------------ settings

@@ -47,16 +47,7 @@ from smoothgrad_desktop.gui.worker import live_threads  # noqa: E402
 from tests.gui_support import FAST, SAMPLES, assert_one_line, heatmap, shown_image  # noqa: E402
 from tests.hostile import Evil, InfGradient, NaNScores, WrongShape, patch_ihdr, png_bytes  # noqa: E402
 
-pytestmark = [pytest.mark.gui, pytest.mark.timeout(180)]
-
-@pytest.fixture(autouse=True)
-def _tabs_compute_when_opened(monkeypatch):
-    """These tests are about what a tab computes, not about the cost gate (tests/test_gui_state.py): every tab
-    computes when opened, however slow this shared machine makes the estimate."""
-    from smoothgrad_desktop.gui import tabs
-
-    monkeypatch.setattr(tabs, "AUTO_SECONDS", float("inf"))
-
+pytestmark = [pytest.mark.gui, pytest.mark.timeout(180), pytest.mark.usefixtures("tabs_compute_when_opened")]
 
 
 ROOT = Path(__file__).resolve().parents[1]

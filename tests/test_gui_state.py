@@ -24,17 +24,7 @@ from smoothgrad_desktop.core.models import LoadedModel  # noqa: E402
 
 from tests.gui_support import FAST, make_window  # noqa: E402,F401 - make_window is a fixture
 
-
-@pytest.fixture(autouse=True)
-def _tabs_compute_when_opened(request, monkeypatch):
-    """Every tab computes when opened, however slow this shared machine makes the estimate, except in the test of
-    the cost gate itself."""
-    try:
-        from smoothgrad_desktop.gui import tabs
-    except ImportError:  # an app without a cost gate computes every tab when it is opened
-        return
-    if "costly" not in request.node.name:
-        monkeypatch.setattr(tabs, "AUTO_SECONDS", float("inf"))
+pytestmark = pytest.mark.usefixtures("tabs_compute_when_opened")
 
 
 def _show_combo(window):
@@ -187,6 +177,7 @@ def test_the_target_class_does_not_follow_the_user_to_another_model(make_window,
 # ------------------------------------------------------------------------------------------------ costs
 
 
+@pytest.mark.cost_gate
 def test_opening_a_costly_tab_shows_its_estimate_and_waits_for_compute(make_window, qtbot):
     window = make_window()
     grid = window.exp_tabs["grid"]

@@ -26,16 +26,7 @@ from smoothgrad_desktop.core.params import Params  # noqa: E402
 from smoothgrad_desktop.core.trust_data import input_rgb, perturbed_rgb, uncertainty_maps  # noqa: E402
 from smoothgrad_desktop.gui.widgets.levels import LevelsWidget  # noqa: E402
 
-pytestmark = [pytest.mark.gui, pytest.mark.timeout(120)]
-
-@pytest.fixture(autouse=True)
-def _tabs_compute_when_opened(monkeypatch):
-    """These tests are about what a tab computes, not about the cost gate (tests/test_gui_state.py): every tab
-    computes when opened, however slow this shared machine makes the estimate."""
-    from smoothgrad_desktop.gui import tabs
-
-    monkeypatch.setattr(tabs, "AUTO_SECONDS", float("inf"))
-
+pytestmark = [pytest.mark.gui, pytest.mark.timeout(120), pytest.mark.usefixtures("tabs_compute_when_opened")]
 
 from tests.gui_support import FAST, SAMPLES, heatmap, levels, make_window  # noqa: E402,F401 - make_window is a fixture
 

@@ -168,6 +168,17 @@ def pixel_limit() -> int:
     return int(min(MAX_PIXELS, pil_limit))
 
 
+def _open_error(name: str, exc: OSError) -> ImageLoadError:
+    """The one-line reason a file could not be opened."""
+    if isinstance(exc, FileNotFoundError):
+        return _error(name, "file not found")
+    if isinstance(exc, IsADirectoryError):
+        return _error(name, "is a directory")
+    if isinstance(exc, PermissionError):
+        return _error(name, "permission denied")
+    return _error(name, f"cannot open file ({_short(exc)})")
+
+
 def load_input(path: str | os.PathLike[str]) -> InputImage:
     """Load ``path``: ``.npy`` files as raw model input, everything else as a picture."""
     if pathlib.Path(path).suffix.lower() == ".npy":
@@ -182,14 +193,8 @@ def load_image(path: str | os.PathLike[str]) -> InputImage:
     _check_readable_file(p, name)
     try:
         fp = open(p, "rb")  # noqa: SIM115 - closed in the finally below
-    except FileNotFoundError:
-        raise _error(name, "file not found") from None
-    except IsADirectoryError:
-        raise _error(name, "is a directory") from None
-    except PermissionError:
-        raise _error(name, "permission denied") from None
     except OSError as exc:
-        raise _error(name, f"cannot open file ({_short(exc)})") from None
+        raise _open_error(name, exc) from None
     try:
         notes: list[str] = []
         with warnings.catch_warnings(record=True) as caught:
@@ -256,12 +261,8 @@ def load_raw(path: str | os.PathLike[str]) -> InputImage:
                 raise _error(name, f"unsupported .npy format version {version[0]}.{version[1]}")
     except ImageLoadError:
         raise
-    except FileNotFoundError:
-        raise _error(name, "file not found") from None
-    except IsADirectoryError:
-        raise _error(name, "is a directory") from None
-    except PermissionError:
-        raise _error(name, "permission denied") from None
+    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        raise _open_error(name, exc) from None
     except MemoryError:
         raise _error(name, "not enough memory to read the array") from None
     except Exception as exc:  # malformed header: ValueError, SyntaxError, EOFError ...

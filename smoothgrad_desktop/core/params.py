@@ -23,8 +23,8 @@ MODEL_FIELDS = ("model", "weights", "device", "transform_input")
 COMPUTE_FIELDS = (*(f.name for f in schema.FIELDS), "target")
 """Every field of the parameter schema (:mod:`.schema`: method, aggregation, noise level, n, IG steps and
 quadrature, seed, batch size, precision) and the target class."""
-DISPLAY_FIELDS = ("view", "percentile", "multiply_by_input", "cmap_absolute", "cmap_signed", "opacity", "shared_scale",
-                  "clip_mode", "show")
+DISPLAY_FIELDS = ("view", "percentile", "multiply_by_input", "cmap_absolute", "cmap_signed", "opacity", "clip_mode",
+                  "show")
 SHOW_CHOICES = ("map", "standard-error", "snr")
 """What the Map tab's heatmap shows: the map, the standard error of the SmoothGrad mean, or |mean| / SE."""
 
@@ -65,9 +65,6 @@ class Params:
     cmap_absolute: str = DEFAULT_SEQUENTIAL
     cmap_signed: str = DEFAULT_DIVERGING
     opacity: float = 0.6
-    shared_scale: bool = True
-    """Comparison figures (σ/n grid, methods, class difference, noise training): one colour scale for every cell
-    (True) or each cell capped at its own percentile, as in the paper's figures (False)."""
     clip_mode: str = "percentile"
     """How the colour scale's span is found (core ``CLIP_MODES``): ``percentile`` (PAIR-style, the default),
     ``cumulative`` (Captum-style: the value below which ``percentile`` % of the total |mass| lies) or
@@ -191,7 +188,7 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
         return _as_float(value, 0.0, 1.0)
     if name == "batch_size":
         return _as_int(value, 0, MAX_BATCH)
-    if name in ("multiply_by_input", "shared_scale", "transform_input"):
+    if name in ("multiply_by_input", "transform_input"):
         return _as_bool(value)
     if name == "target":
         if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none", "predicted", "@invalid()")):

@@ -279,8 +279,9 @@ def _summary_strip(o) -> str:
 
 def _summary_difference(o) -> str:
     st = o.state
-    return (f"{st.image.name}: D = M({st.labels[o.c1]}) − M({st.labels[o.c2]}), {o.config.method}/"
-            f"{o.config.aggregation}, n={o.config.n_samples}.")
+    c1, c2 = st.labels[o.c1], st.labels[o.c2]
+    return (f"{st.image.name}: class {c1} against class {c2} (D > 0 where {c1}'s map is larger, in the current View "
+            f"and normalisation), {o.config.method}/{o.config.aggregation}, n={o.config.n_samples}.")
 
 
 def _summary_noise(o) -> str:

@@ -60,24 +60,26 @@ def _missing(library: str, exc: ImportError) -> ModelLoadError:
                           f"{library} is not installed ({exc})")
 
 
-def import_timm():
+def _import_offline(*modules: str):
+    """Import ``modules`` (the first names the library) in offline mode, set before and again after the import."""
+    import importlib
+
     enforce_offline()
     try:
-        import timm
-        import timm.data
+        for module in modules:
+            importlib.import_module(module)
     except ImportError as exc:
-        raise _missing("timm", exc) from exc
+        raise _missing(modules[0], exc) from exc
     enforce_offline()
-    return timm
+    return sys.modules[modules[0]]
+
+
+def import_timm():
+    return _import_offline("timm", "timm.data")
 
 
 def import_transformers():
-    enforce_offline()
-    try:
-        import transformers
-    except ImportError as exc:
-        raise _missing("transformers", exc) from exc
-    enforce_offline()
+    transformers = _import_offline("transformers")
     try:  # no progress bars or advisory warnings on the user's terminal
         transformers.utils.logging.set_verbosity_error()
         transformers.utils.logging.disable_progress_bar()
