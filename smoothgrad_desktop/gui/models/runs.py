@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, Qt
+from PySide6.QtCore import QModelIndex, QObject, Qt
 
 from ...core.params import Params
+from ._table import HeaderTableModel
 
 RunRole = Qt.ItemDataRole.UserRole + 1
 MAX_RUNS = 50
@@ -69,26 +70,17 @@ def short_method(method: str, aggregation: str) -> str:
     return f"{m} + {a}" if a else m
 
 
-class RunHistoryModel(QAbstractTableModel):
+class RunHistoryModel(HeaderTableModel):
+    HEADERS, TOOLTIPS = HEADERS, TOOLTIPS
+
     def __init__(self, parent: QObject | None = None, max_runs: int = MAX_RUNS) -> None:
         super().__init__(parent)
         self._runs: list[RunRecord] = []  # newest first
         self._next = 1
         self._max = max_runs
 
-    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._runs)
-
-    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and 0 <= section < len(HEADERS):
-            if role == Qt.ItemDataRole.DisplayRole:
-                return HEADERS[section]
-            if role == Qt.ItemDataRole.ToolTipRole:
-                return TOOLTIPS[section]
-        return None
+    def _row_list(self) -> list:
+        return self._runs
 
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or not 0 <= index.row() < len(self._runs):

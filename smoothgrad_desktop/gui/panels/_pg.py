@@ -196,6 +196,14 @@ def new_layout_widget(bg: QtGui.QColor) -> pg.GraphicsLayoutWidget:
     return glw
 
 
+def themed_layout(min_width: int, min_height: int) -> tuple[pg.GraphicsLayoutWidget, QtGui.QColor]:
+    """A layout widget on the theme's background with a minimum size, and the theme's foreground colour."""
+    bg, fg = theme_colors()
+    glw = new_layout_widget(bg)
+    glw.setMinimumSize(min_width, min_height)
+    return glw, fg
+
+
 def new_color_bar(fg: QtGui.QColor, width: int = 12) -> pg.ColorBarItem:
     """A non-interactive colour bar legend (fixed levels: the user cannot drag them off-centre)."""
     cbar = pg.ColorBarItem(values=(0.0, 1.0), width=width, interactive=False, colorMapMenu=False)

@@ -83,10 +83,8 @@ class FluctuationPanel(QtWidgets.QWidget):
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
-        bg, fg = _pg.theme_colors()
+        self._glw, fg = _pg.themed_layout(200, 160)
         self._fg = fg
-        self._glw = _pg.new_layout_widget(bg)
-        self._glw.setMinimumSize(200, 160)
         self._top = self._glw.addPlot(row=0, col=0)
         self._bottom = self._glw.addPlot(row=1, col=0)
         for p in (self._top, self._bottom):
@@ -205,9 +203,7 @@ class ConvergencePanel(QtWidgets.QWidget):
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
-        bg, fg = _pg.theme_colors()
-        self._glw = _pg.new_layout_widget(bg)
-        self._glw.setMinimumSize(200, 120)
+        self._glw, fg = _pg.themed_layout(200, 120)
         self._plot = self._glw.addPlot(row=0, col=0, axisItems={"left": LogAxis125(orientation="left")})
         _style_plot(self._plot, fg)
         self._plot.setMenuEnabled(False)

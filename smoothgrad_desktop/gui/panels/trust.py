@@ -102,10 +102,8 @@ class FaithfulnessPanel(QtWidgets.QWidget):
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
-        bg, fg = _pg.theme_colors()
+        self._glw, fg = _pg.themed_layout(300, 200)
         self._fg = fg
-        self._glw = _pg.new_layout_widget(bg)
-        self._glw.setMinimumSize(300, 200)
         self._plots: dict[str, pg.PlotItem] = {}
         self._items: dict[str, dict[str, pg.PlotDataItem]] = {}
         self._lines: dict[str, pg.InfiniteLine] = {}
@@ -360,10 +358,8 @@ class SanityPanel(QtWidgets.QWidget):
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
-        bg, fg = _pg.theme_colors()
+        self._glw, fg = _pg.themed_layout(300, 200)
         self._fg = fg
-        self._glw = _pg.new_layout_widget(bg)
-        self._glw.setMinimumSize(300, 200)
         self._axis = _LayerAxis(orientation="bottom")
         self._plot = self._glw.addPlot(row=0, col=0, axisItems={"bottom": self._axis})
         _style(self._plot, fg)
@@ -507,10 +503,8 @@ class ProbePanel(QtWidgets.QWidget):
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
-        bg, fg = _pg.theme_colors()
+        self._glw, fg = _pg.themed_layout(200, 150)
         self._fg = fg
-        self._glw = _pg.new_layout_widget(bg)
-        self._glw.setMinimumSize(200, 150)
         self._plot = self._glw.addPlot(row=0, col=0)
         _style(self._plot, fg)
         self._plot.setLabel("bottom", "per-sample value (channels summed, signed)", color=fg.name())
