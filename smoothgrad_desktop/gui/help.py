@@ -112,11 +112,9 @@ def open_guide(parent: QtWidgets.QWidget | None, page: str = "index") -> GuideWi
     if page not in _TITLES:
         raise ValueError(f"no guide page {page!r}")
     owner = parent.window() if parent is not None else None
-    guide = getattr(owner, "_sg_guide_window", None) if owner is not None else None
+    guide = owner.findChild(GuideWindow) if owner is not None else None  # a child of the window that opened it
     if guide is None:
         guide = GuideWindow(owner)
-        if owner is not None:
-            owner._sg_guide_window = guide  # type: ignore[attr-defined]
     guide.show_page(page)
     guide.show()
     guide.raise_()

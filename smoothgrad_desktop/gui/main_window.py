@@ -200,7 +200,7 @@ class MainWindow(QMainWindow):
         self.browser.selected.connect(self._on_image_selected)
         self.browser.error.connect(self.show_error)
         self.editor = ParameterEditor(self.state.params)
-        self.editor.folders = self.settings
+        self.editor.set_folders(self.settings)
         self.editor.params_changed.connect(self._on_editor)
         self.editor.model_file_chosen.connect(self._on_model_file_chosen)
         self.editor.reset_requested.connect(self.reset_parameters)

@@ -335,6 +335,12 @@ class _LayerAxis(pg.AxisItem):
         super().__init__(*args, **kwargs)
         self.names: list[str] = []
 
+    def set_names(self, names: list[str]) -> None:
+        """Name the integer positions (an empty list: plain numbers) and repaint the axis."""
+        self.names = list(names)
+        self.picture = None  # pyqtgraph's cached drawing of the axis
+        self.update()
+
     def tickValues(self, minVal, maxVal, size):  # noqa: N802, N803
         if not self.names:
             return super().tickValues(minVal, maxVal, size)
@@ -434,9 +440,7 @@ class SanityPanel(QtWidgets.QWidget):
         if not (len(layers) == len(ra) == len(rs)):
             raise ValueError(f"{len(layers)} layers, {len(ra)} and {len(rs)} correlations")
         x = np.arange(len(layers) + 1, dtype=np.float64)
-        self._axis.names = ["trained"] + layers
-        self._axis.picture = None
-        self._axis.update()
+        self._axis.set_names(["trained"] + layers)
         self._abs.setData(x, np.asarray([1.0] + ra))
         self._signed.setData(x, np.asarray([1.0] + rs))
         lo = min([0.0] + ra + rs)
@@ -483,7 +487,7 @@ class SanityPanel(QtWidgets.QWidget):
     def clear(self) -> None:
         self._abs.setData([], [])
         self._signed.setData([], [])
-        self._axis.names = []
+        self._axis.set_names([])
         if self._random_shown:
             self._plot.removeItem(self._random)
             self._random_shown = False

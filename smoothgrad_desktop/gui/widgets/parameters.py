@@ -116,8 +116,7 @@ class ParameterEditor(QWidget):
         self._labels: tuple[str, ...] = tuple(str(i) for i in range(10))
         self._input_range: float | None = None
         self._architectures = architectures
-        self.folders = None
-        """The app's settings (:class:`~..settings.AppSettings`): where each file dialog opens."""
+        self._folders = None  # the app's settings (AppSettings): where each file dialog opens (set_folders)
         self._build()
         self.set_params(params or Params())
 
@@ -471,13 +470,18 @@ class ParameterEditor(QWidget):
         for w in (self._file_row, self._file_row_label):
             w.setVisible(fl)
 
+    def set_folders(self, folders) -> None:
+        """Remember each file dialog's folder in ``folders`` (the app's settings: ``folder(dialog)``,
+        ``set_folder(dialog, path)``); without it every dialog opens in the home folder."""
+        self._folders = folders
+
     def _folder(self, dialog: str) -> str:
-        """Where the file dialog ``dialog`` opens: the folder it used last (``folders``: the app's settings)."""
-        return self.folders.folder(dialog) if self.folders is not None else str(Path.home())
+        """Where the file dialog ``dialog`` opens: the folder it used last (see ``set_folders``)."""
+        return self._folders.folder(dialog) if self._folders is not None else str(Path.home())
 
     def _remember(self, dialog: str, path: str) -> None:
-        if self.folders is not None:
-            self.folders.set_folder(dialog, path)
+        if self._folders is not None:
+            self._folders.set_folder(dialog, path)
 
     @Slot()
     def _browse_weights(self) -> None:
