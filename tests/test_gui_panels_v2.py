@@ -350,3 +350,42 @@ def test_levels_histogram_axis_is_labelled_at_any_span(qtbot, view, scale):
     _settle()
     labels = _drawn_tick_labels(w._plot.getAxis("bottom"))
     assert len(labels) >= 3 and len(set(labels)) == len(labels), labels
+
+
+def test_image_panels_go_two_by_two_in_a_narrow_tall_area(make):
+    """The Map tab at 1280x800 gives the views about 540 x 520 px: three in a row left each 28x28 map ~140 px wide
+    over a large empty band; two by two shows it about 1.5 times larger."""
+    ip = make(ImagePanels, size=(540, 540))
+    ip.set_image(np.zeros((28, 28, 3), np.uint8))
+    ip.set_heatmap(blobs(28, 28), "absolute")
+    ip.set_overlay(np.zeros((28, 28, 3), np.uint8))
+    _settle()
+    assert ip.arrangement() == "grid" and not ip.is_vertical()
+    heat = shown_rect(ip.heatmap_view.image_item, ip.heatmap_view.graphics_widget)
+    assert heat.width() >= 1.4 * (540 - 40) / 3.0 * 0.8  # clearly larger than a third of the width
+    assert heat.width() == pytest.approx(heat.height(), rel=0.03)
+    # image and overlay in one column, the heatmap beside the image; nothing overlaps
+    g = {k: v.geometry() for k, v in (("image", ip.image_view), ("heatmap", ip.heatmap_view),
+                                      ("overlay", ip.overlay_view))}
+    assert g["overlay"].x() == g["image"].x() and g["overlay"].y() > g["image"].bottom()
+    assert g["heatmap"].y() == g["image"].y() and g["heatmap"].x() > g["image"].right()
+    assert not ip.color_bar_column.geometry().intersects(g["heatmap"])
+    for v in (ip.image_view, ip.heatmap_view, ip.overlay_view):
+        fw, fh = coverage(v)
+        assert min(fw, fh) >= 0.8, (fw, fh)
+    ip.resize(1200, 420)  # wide and low again: back to a row
+    _settle()
+    assert ip.arrangement() == "row"
+
+
+def test_difference_legend_wraps_instead_of_widening_the_window(make):
+    """With long class names the legend took ~600 px as its minimum width, so opening Class difference at 1280 px
+    squeezed the right dock: it wraps instead, and the panel asks no more width than the σ/n grid's controls."""
+    panel = make(DifferencePanel, size=(420, 700))
+    panel.set_classes(["great white shark", "tiger shark"], 0, 1)
+    a1, a2 = _two_blob_attributions(1.0, 1.0)
+    panel.set_attributions(a1, a2, "absolute")
+    _settle()
+    assert "great white shark" in panel.legend_text() and "tiger shark" in panel.legend_text()
+    assert panel.minimumSizeHint().width() <= 440
+    assert panel.legend.height() > panel.legend.fontMetrics().height()  # two lines at this width

@@ -149,6 +149,8 @@ class DifferencePanel(QtWidgets.QWidget):
         self._legend.setTextFormat(QtCore.Qt.TextFormat.RichText)
         self._legend.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
         self._legend.setContentsMargins(6, 0, 4, 0)
+        self._legend.setWordWrap(True)  # a long legend takes a second line instead of widening the window
+        self._legend.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred)
 
         self._diff_view = MapView("D", colorbar=True)
         self._image_view = MapView("Image", readout=False)

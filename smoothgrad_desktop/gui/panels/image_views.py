@@ -44,7 +44,9 @@ the view leaves every view of a row the same size.
 and "Overlay", all three the same size (the heatmap's colour bar is a ``ColorBarColumn`` right of the three
 views, so zoom-linked views show the image equally large), plus an "Overlay opacity" ``QSlider`` (0-100 %).
 For wide images (e.g. the two-digit samples) the three views are stacked instead, the colour bar beside the
-heatmap, whenever that shows the image larger (``is_vertical()``). Every box is fitted to the image's aspect and
+heatmap, and in a narrow, tall area (the Map tab at 1280x800) they go two by two (Image and Overlay on the left,
+the Heatmap top right), whichever shows the image largest (``arrangement()``: "row", "stacked" or "grid";
+``is_vertical()``: stacked). Every box is fitted to the image's aspect and
 centred (a 28x28 map is not drawn in a tall, mostly empty box); the height the views do not need goes below the
 opacity slider. A "?" button (``help_button``) opens the Map page of the guide.
 
@@ -371,7 +373,7 @@ class ImagePanels(QtWidgets.QWidget):
         self._views = FitArea(self._place_views)
         for w in (self._image_view, self._heatmap_view, self._overlay_view, self._cbar_column):
             w.setParent(self._views)
-        self._vertical: bool | None = False
+        self._arrangement = "row"
 
         self._slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
         self._slider.setObjectName("opacity_slider")
@@ -438,10 +440,30 @@ class ImagePanels(QtWidgets.QWidget):
     # -- arrangement -------------------------------------------------------------------------------------------
     GAP = 4
 
+    ARRANGEMENTS = ("row", "stacked", "grid")
+
+    def _arrange(self, W: float, H: float) -> tuple[str, float]:
+        """The arrangement that shows the image largest in a ``W`` x ``H`` area, and its scale: the three views in
+        a row, stacked (wide images), or two by two (Image and Overlay in the left column, the Heatmap top right:
+        a narrow, tall area). The current arrangement is kept unless another is 10 % larger (no flicker)."""
+        iw, ih = self._image_size or (1, 1)
+        ow, oh = self._image_view.chrome()
+        bar_w = self._cbar_column.bar_width()
+        gap = self.GAP
+        scales = {
+            "row": _pg.fit_scale(iw, ih, (W - bar_w - 3 * gap) / 3.0 - ow, H - oh),
+            "stacked": _pg.fit_scale(iw, ih, W - bar_w - gap - ow, (H - 2 * gap) / 3.0 - oh),
+            "grid": _pg.fit_scale(iw, ih, (W - bar_w - 2 * gap) / 2.0 - ow, (H - gap) / 2.0 - oh),
+        }
+        best = max(self.ARRANGEMENTS, key=lambda a: scales[a])
+        current = self._arrangement
+        if current in scales and not scales[best] > 1.1 * scales[current]:
+            best = current
+        return best, scales[best]
+
     def _place_views(self) -> None:
-        """Image | Heatmap | Overlay | bar in a row, or stacked (the bar beside the heatmap) for wide images,
-        whichever shows the image larger (10 % hysteresis); every view's box is fitted to the image's aspect, so
-        a 28x28 map fills its box instead of sitting in a tall, mostly empty one."""
+        """Place the views in the arrangement of :meth:`_arrange`; every view's box is fitted to the image's
+        aspect, so a 28x28 map fills its box instead of sitting in a tall, mostly empty one."""
         area = self._views
         W, H = area.width(), area.height()
         if W < 20 or H < 20:
@@ -450,27 +472,25 @@ class ImagePanels(QtWidgets.QWidget):
         ow, oh = self._image_view.chrome()
         bar_w = self._cbar_column.bar_width()
         gap = self.GAP
-        side = _pg.fit_scale(iw, ih, (W - bar_w - 3 * gap) / 3.0 - ow, H - oh)
-        stacked = _pg.fit_scale(iw, ih, W - bar_w - gap - ow, (H - 2 * gap) / 3.0 - oh)
-        if self._vertical:
-            vertical = not side > 1.1 * stacked
-        else:
-            vertical = stacked > 1.1 * side
-        self._vertical = vertical
-        s = stacked if vertical else side
+        self._arrangement, s = self._arrange(W, H)
         vw = max(40, int(iw * s + ow))
         vh = max(40, int(ih * s + oh))
-        views = (self._image_view, self._heatmap_view, self._overlay_view)
-        if vertical:
+        image, heatmap, overlay = self._image_view, self._heatmap_view, self._overlay_view
+        if self._arrangement == "stacked":
             x0 = max(0, (W - (vw + gap + bar_w)) // 2)
-            for i, v in enumerate(views):
-                v.setGeometry(x0, i * (vh + gap), vw, vh)
-            self._cbar_column.setGeometry(x0 + vw + gap, vh + gap, bar_w, vh)
+            cells = {image: (x0, 0), heatmap: (x0, vh + gap), overlay: (x0, 2 * (vh + gap))}
+            bar = (x0 + vw + gap, vh + gap)
+        elif self._arrangement == "grid":
+            x0 = max(0, (W - (2 * (vw + gap) + bar_w)) // 2)
+            cells = {image: (x0, 0), heatmap: (x0 + vw + gap, 0), overlay: (x0, vh + gap)}
+            bar = (x0 + 2 * (vw + gap), 0)
         else:
             x0 = max(0, (W - (3 * (vw + gap) + bar_w)) // 2)
-            for i, v in enumerate(views):
-                v.setGeometry(x0 + i * (vw + gap), 0, vw, vh)
-            self._cbar_column.setGeometry(x0 + 3 * (vw + gap), 0, bar_w, vh)
+            cells = {image: (x0, 0), heatmap: (x0 + vw + gap, 0), overlay: (x0 + 2 * (vw + gap), 0)}
+            bar = (x0 + 3 * (vw + gap), 0)
+        for v, (x, y) in cells.items():
+            v.setGeometry(x, y, vw, vh)
+        self._cbar_column.setGeometry(bar[0], bar[1], bar_w, vh)
 
     def _fit_height(self) -> None:
         """The views need only the height their fitted boxes take: the rest goes under the opacity slider."""
@@ -478,22 +498,20 @@ class ImagePanels(QtWidgets.QWidget):
         if self._image_size is None or self.width() < 50:
             self._views.setMaximumHeight(unlimited)
             return
-        iw, ih = self._image_size
-        ow, oh = self._image_view.chrome()
-        bar_w = self._cbar_column.bar_width()
-        gap = self.GAP
-        W = self.width()
-        H = self.height() - self._slider.sizeHint().height() - 4
-        side = _pg.fit_scale(iw, ih, (W - bar_w - 3 * gap) / 3.0 - ow, H - oh)
-        stacked = _pg.fit_scale(iw, ih, W - bar_w - gap - ow, (H - 2 * gap) / 3.0 - oh)
-        vertical = (not side > 1.1 * stacked) if self._vertical else stacked > 1.1 * side
-        s = stacked if vertical else side
-        need = (3 * (ih * s + oh) + 2 * gap) if vertical else (ih * s + oh)
+        ih = self._image_size[1]
+        oh = self._image_view.chrome()[1]
+        arrangement, s = self._arrange(self.width(), self.height() - self._slider.sizeHint().height() - 4)
+        rows = {"row": 1, "grid": 2, "stacked": 3}[arrangement]
+        need = rows * (ih * s + oh) + (rows - 1) * self.GAP
         self._views.setMaximumHeight(max(80, int(math.ceil(need)) + 1))
 
     def is_vertical(self) -> bool:
-        """True when the three views are stacked (wide images), False when side by side."""
-        return bool(self._vertical)
+        """True when the three views are stacked (wide images), False when side by side or two by two."""
+        return self._arrangement == "stacked"
+
+    def arrangement(self) -> str:
+        """``"row"``, ``"stacked"`` or ``"grid"`` (two by two): see :meth:`_arrange`."""
+        return self._arrangement
 
     def resizeEvent(self, ev) -> None:  # noqa: N802
         super().resizeEvent(ev)
