@@ -256,3 +256,34 @@ def test_a_colour_photo_given_to_the_mnist_model_gets_a_visible_note(make_window
     with qtbot.waitSignal(window.run_finished, timeout=RUN_TIMEOUT_MS):
         window.add_files([SAMPLES[0]])
     assert not window.map_tab.input_note.isVisible()
+
+
+def test_at_1280x800_no_computed_tab_squeezes_the_side_docks(make_window, qtbot):
+    """Once computed, Faithfulness (its scrub line), Sanity checks and Class difference (its legend) asked more
+    width than the centre has at 1280 px: the window took it from the "Classes and runs" dock, whose history then
+    needed a sideways scroll. Long lines wrap instead; both docks keep the width they have on the Map tab."""
+    from PySide6.QtWidgets import QDockWidget
+
+    window = make_window(params=replace(FAST, n_samples=4))
+    _settle(qtbot, window)
+    docks = [d for d in window.findChildren(QDockWidget) if d.isVisible()]
+    assert len(docks) >= 2
+    widths = {d.objectName(): d.width() for d in docks}
+    for kind in ("evaluate", "sanity", "difference"):
+        with qtbot.waitSignal(window.experiment_finished, timeout=RUN_TIMEOUT_MS,
+                              check_params_cb=lambda k, _o, kind=kind: k == kind):
+            window.show_tab(kind)
+            if not window.controller.busy(kind):
+                window.flow.compute(kind)
+        if kind == "evaluate":
+            window.exp_tabs[kind].panel.set_step(10)
+        _settle(qtbot, window)
+        assert {d.objectName(): d.width() for d in docks} == pytest.approx(widths, abs=2), kind
+        # and nothing is clipped instead: every plot lies inside its view (titles and legends wrap)
+        panel = window.exp_tabs[kind].panel
+        plots = ([panel.plot("deletion"), panel.plot("insertion")] if kind == "evaluate" else
+                 [panel.plot] if kind == "sanity" else [])
+        for plot in plots:
+            view = plot.scene().views()[0]
+            right = view.mapFromScene(plot.sceneBoundingRect().topRight()).x()
+            assert right <= view.viewport().width() + 1, (kind, right, view.viewport().width())

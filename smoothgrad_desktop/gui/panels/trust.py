@@ -67,7 +67,7 @@ TITLE_HEIGHT = 44
 KIND_TEXT = {"deletion": ("Deletion", "removed", "lower AUC = more faithful"),
              "insertion": ("Insertion", "revealed", "higher AUC = more faithful")}
 MAX_THUMBS = 12
-LEGEND_LINES_HEIGHT = 84  # the faithfulness plots: a title line and up to three legend lines (one per curve)
+LEGEND_LINES_HEIGHT = 100  # the faithfulness plots: a title line, what is better, up to three legend lines
 
 
 def _hex(rgb) -> str:
@@ -83,9 +83,13 @@ def _style(plot: pg.PlotItem, fg: QtGui.QColor) -> None:
     plot.setMenuEnabled(False)
 
 
-def _legend(items, sep: str = " &nbsp;&nbsp; ") -> str:
-    return sep.join(
-        f"<span style='color:{_hex(c)}'><b>{mark}</b></span>&nbsp;{html_escape(label)}" for c, mark, label in items)
+def _legend(items, sep: str = " &nbsp;&nbsp; ", per_line: int | None = None) -> str:
+    """Legend entries as HTML, ``per_line`` of them to a line (all on one line by default): a legend line sets its
+    plot's minimum width, so a long one would clip the plot at 1280 px."""
+    entries = [f"<span style='color:{_hex(c)}'><b>{mark}</b></span>&nbsp;{html_escape(label)}"
+               for c, mark, label in items]
+    step = per_line or max(1, len(entries))
+    return "<br>".join(sep.join(entries[i:i + step]) for i in range(0, len(entries), step))
 
 
 def _set_title(plot: pg.PlotItem, title: str, legend: str, fg: QtGui.QColor, height: int = TITLE_HEIGHT) -> None:
@@ -145,6 +149,8 @@ class FaithfulnessPanel(QtWidgets.QWidget):
         self.slider.setToolTip("Fraction of pixels removed (deletion) or revealed (insertion)")
         self._scrub_label = QtWidgets.QLabel("")
         self._scrub_label.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._scrub_label.setWordWrap(True)  # wraps instead of widening the window
+        self._scrub_label.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred)
         self.slider.valueChanged.connect(self._on_slider)
         self.order_combo.currentIndexChanged.connect(self._update_images)
 
@@ -225,8 +231,8 @@ class FaithfulnessPanel(QtWidgets.QWidget):
 
     def _set_legend(self, kind: str) -> None:
         title, _verb, better = KIND_TEXT[kind]
-        legend = self.legend_text(kind) or "&nbsp;"
-        _set_title(self._plots[kind], f"{title} ({better})", legend, self._fg, LEGEND_LINES_HEIGHT)
+        legend = f"<i>{html_escape(better)}</i><br>" + (self.legend_text(kind) or "&nbsp;")
+        _set_title(self._plots[kind], title, legend, self._fg, LEGEND_LINES_HEIGHT)
 
     # -- content -----------------------------------------------------------------------------------------------
     def set_result(self, r) -> None:
@@ -430,7 +436,8 @@ class SanityPanel(QtWidgets.QWidget):
         items = [(MAIN_PEN, "━●━", "Spearman of |map|"), (SIGNED_PEN, "╌■╌", "Spearman of the signed map")]
         if self._random_shown:
             items.append((COMPARE_PEN, "┈┈", "random-target map, |map|"))
-        _set_title(self._plot, "Cascading randomisation (top layer first)" + extra, _legend(items), self._fg)
+        _set_title(self._plot, "Cascading randomisation (top layer first)" + extra, _legend(items, per_line=2),
+                   self._fg, TITLE_HEIGHT + (16 if len(items) > 2 else 0))
 
     def set_result(self, layers, rho_abs, rho_signed, *, random_target: dict | None = None,
                    thumbnails=None, original=None, labels=None) -> None:
