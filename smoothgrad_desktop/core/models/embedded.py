@@ -10,6 +10,7 @@ from ..errors import ModelLoadError
 from ..resources import resource_path
 from .base import ImagePipeline, LoadedModel, sha256_file
 from .mnist import MNIST_LABELS, MnistNet
+from .torchvision_models import choose_memory_format
 from .weights import apply_state_dict, load_state_dict_file
 
 EMBEDDED = {
@@ -34,6 +35,9 @@ def load_embedded(spec: str, device: torch.device) -> LoadedModel:
     net = MnistNet()
     apply_state_dict(net, load_state_dict_file(path), path.name)
     net.eval().requires_grad_(False).to(device)
+    # channels-last on CPUs (oneDNN's 16- and 32-channel convolutions: 6.8 ms instead of 11.7 ms for the forward
+    # and input gradient of 50 samples on 2 cores); on CUDA the faster layout is timed once
+    choose_memory_format(net, (1, 28, 28), device)
     notes = []
     metrics = embedded_metrics(spec)
     if "noise_level" in metrics and metrics["noise_level"]:
