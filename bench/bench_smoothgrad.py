@@ -116,9 +116,9 @@ def bench_model(name: str, size: int, n: int, batch: int, reps: int, device: tor
     as_users_hold_it = build(name, device, channels_last=False).requires_grad_(True)  # eval(), trainable params
     ours_net = build(name, device, channels_last=False)
     x = make_input(name, size, device)
-    if name != "mnist":  # as the app's model loader prepares CNNs: BN folded, layout chosen
-        ours_net = fold_batch_norm(ours_net)
-        choose_memory_format(ours_net, tuple(x.shape), device)
+    # as the app's model loaders prepare CNNs: BatchNorm folded (the MNIST CNN has none), layout chosen
+    ours_net = fold_batch_norm(ours_net)
+    choose_memory_format(ours_net, tuple(x.shape), device)
     sigma = noise_sigma(x, 0.15)
     cfg = SmoothingConfig(n_samples=n, batch_size=batch, noise_level=0.15)
     noisy = (x.unsqueeze(0) + sigma * torch.randn(n, *x.shape, device=device)).contiguous()
@@ -323,8 +323,7 @@ name, size, n, batch, dev = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int
 torch.set_num_threads(int(sys.argv[7]))
 from smoothgrad_desktop.core.models.torchvision_models import choose_memory_format, fold_batch_norm
 net = build(name, dev, channels_last=False); x = make_input(name, size, dev)
-if name != "mnist":
-    net = fold_batch_norm(net); choose_memory_format(net, tuple(x.shape), dev)
+net = fold_batch_norm(net); choose_memory_format(net, tuple(x.shape), dev)
 smooth_attribution(net, x, 3, SmoothingConfig(n_samples=batch, batch_size=batch))  # warm-up: same batch shape
 if dev.type == "cuda":
     torch.cuda.synchronize(); torch.cuda.reset_peak_memory_stats()

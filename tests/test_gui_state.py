@@ -258,3 +258,27 @@ def test_the_editor_has_a_row_for_every_schema_field_and_the_run_uses_it(make_wi
     with qtbot.waitSignal(window.run_finished, timeout=30_000) as blocker:
         pass
     assert blocker.args[0].explanation.result.config.quadrature == "trapezoid"
+
+
+def test_until_converged_in_the_editor_samples_to_the_tolerance_and_says_the_n_reached(make_window, qtbot):
+    """Samples "auto (until converged)" in the editor: tolerance and sample cap become editable, the run stops when
+    the relative standard error of the mean map is within the tolerance, and the status line says so."""
+    from smoothgrad_desktop.core.schema import AUTO, MIN_AUTO_SAMPLES
+
+    window = make_window()
+    editor = window.editor
+    n_spin, tolerance, cap = editor.fields["n_samples"], editor.fields["tolerance"], editor.fields["max_samples"]
+    assert not tolerance.isEnabled() and not cap.isEnabled()
+    messages = []
+    window.statusBar().messageChanged.connect(messages.append)
+    with qtbot.waitSignal(window.run_finished, timeout=120_000):
+        tolerance.setValue(0.2)
+        n_spin.setValue(n_spin.minimum())
+    assert n_spin.text() == "auto (until converged)"
+    assert window.params.n_samples == AUTO and window.params.tolerance == pytest.approx(0.2)
+    assert tolerance.isEnabled() and cap.isEnabled()
+    result = window.current.explanation.result
+    assert result.config.auto and result.converged is True
+    assert result.relative_error <= 0.2 and MIN_AUTO_SAMPLES <= result.n <= window.params.max_samples
+    said = [m for m in messages if "converged" in m]
+    assert said and f"n={result.n} (converged" in said[-1]

@@ -349,7 +349,7 @@ class RunFlow(QObject):
         self.clear_error.emit()
         self.status.emit(
             f"{expl.image.name}: {expl.target_label} explained with {r.config.method}/{r.config.aggregation}, "
-            f"n={r.n}, σ={r.sigma:.3g} in {expl.seconds:.2f} s"
+            f"n={r.n}{_until_converged(r)}, σ={r.sigma:.3g} in {expl.seconds:.2f} s"
             + (f" (input: {'; '.join(expl.image.notes)})" if expl.image.notes else ""), 8000)
         self.mark_stale()
         self.run_finished.emit(outcome)
@@ -410,3 +410,12 @@ class RunFlow(QObject):
         if r is not None and kind in self.tabs:
             tab = self.tabs[kind]
             tab.spec.render(tab.panel, r.outcome, View(self.state.params, self.state.locked_span))
+
+
+def _until_converged(r) -> str:
+    """With samples "auto": whether the tolerance stopped the run or the cap did, and the error reached."""
+    cfg = r.config
+    if not getattr(cfg, "auto", False):
+        return ""
+    how = "converged" if r.converged else f"stopped at the sample cap {cfg.max_samples}"
+    return f" ({how}: relative standard error {r.relative_error:.3g}, tolerance {cfg.tolerance:g})"
