@@ -320,7 +320,7 @@ def test_export_writes_png_at_native_resolution_npy_and_cli_provenance(make_wind
     out.mkdir()
     paths = window.export_to(out / "run.png", "map")
     names = sorted(p.name for p in paths)
-    assert names == ["run-overlay.png", "run.json", "run.npy", "run.png"]
+    assert names == ["run-figure.pdf", "run-figure.png", "run-overlay.png", "run.json", "run.npy", "run.png"]
     assert sorted(os.listdir(out)) == names  # no temporary files left over
     with Image.open(out / "run.png") as im:
         assert im.size == (98, 70)  # the image's native resolution, not the model's 28 px
@@ -341,7 +341,7 @@ def test_export_writes_png_at_native_resolution_npy_and_cli_provenance(make_wind
     window._confirm_replace = lambda paths: asked.append(list(paths)) or False
     with pytest.raises(gx.ExportCancelled):
         window.export_to(out / "run.png", "map")
-    assert len(asked) == 1 and len(asked[0]) == 4
+    assert len(asked) == 1 and len(asked[0]) == 6
     assert (out / "run.json").read_bytes() == before
     window._confirm_replace = lambda paths: True
     window.set_params(replace(window.params, view="signed"))
@@ -394,9 +394,9 @@ def test_export_all_writes_a_folder_with_index_html(make_window, qtbot, tmp_path
     paths = window.export_all_to(folder)
     names = {p.name for p in paths}
     assert {"index.html", "map.png", "overlay.png", "input.png", "attribution.npy", "provenance.json",
-            "grid.png", "grid.npy"} <= names
+            "map-figure.png", "map-figure.pdf", "grid.png", "grid.npy"} <= names
     html = (folder / "index.html").read_text(encoding="utf-8")
-    for name in ("map.png", "overlay.png", "grid.png"):
+    for name in ("map.png", "overlay.png", "map-figure.png", "grid.png"):
         assert f'src="{name}"' in html
     assert sorted(os.listdir(folder)) == sorted(names)
 

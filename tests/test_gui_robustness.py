@@ -640,7 +640,7 @@ def test_export_faults_give_one_line_and_leave_nothing(make_window, qtbot, tmp_p
     # and the same export works once the fault is gone
     monkeypatch.undo()
     _export_dialog(window, monkeypatch, out / "run.png")
-    assert _listing(out) == ["run-overlay.png", "run.json", "run.npy", "run.png"]
+    assert _listing(out) == ["run-figure.pdf", "run-figure.png", "run-overlay.png", "run.json", "run.npy", "run.png"]
 
 
 def test_export_name_collision_asks_and_never_overwrites_without_consent(make_window, qtbot, tmp_path, monkeypatch,
@@ -650,7 +650,7 @@ def test_export_name_collision_asks_and_never_overwrites_without_consent(make_wi
     out.mkdir()
     _export_dialog(window, monkeypatch, out / "run.png")
     names = _listing(out)
-    assert names == ["run-overlay.png", "run.json", "run.npy", "run.png"]
+    assert names == ["run-figure.pdf", "run-figure.png", "run-overlay.png", "run.json", "run.npy", "run.png"]
     first = {n: (out / n).read_bytes() for n in names}
     with qtbot.waitSignal(window.run_finished, timeout=30_000):
         window.set_params(replace(window.params, seed=99))
@@ -658,7 +658,7 @@ def test_export_name_collision_asks_and_never_overwrites_without_consent(make_wi
     dialogs.answer = QMessageBox.StandardButton.No
     _export_dialog(window, monkeypatch, out / "run.png")
     asked = dialogs.texts("question")
-    assert len(asked) == 1 and "4 file(s) already exist" in asked[0]
+    assert len(asked) == 1 and "6 file(s) already exist" in asked[0]
     assert {n: (out / n).read_bytes() for n in _listing(out)} == first
     assert "nothing was written" in window.statusBar().currentMessage()
     # Yes: replaced as a group, no temporary or backup file left
@@ -668,7 +668,7 @@ def test_export_name_collision_asks_and_never_overwrites_without_consent(make_wi
     assert json.loads((out / "run.json").read_text())["seed"] == 99
     assert json.loads(first["run.json"])["seed"] == FAST.seed
     assert (out / "run.npy").read_bytes() != first["run.npy"]
-    assert window.statusBar().currentMessage().startswith("Exported 4 file(s)")
+    assert window.statusBar().currentMessage().startswith("Exported 6 file(s)")
 
 
 # ------------------------------------------------------------------------------------------------ errors never vanish

@@ -282,3 +282,33 @@ def test_until_converged_in_the_editor_samples_to_the_tolerance_and_says_the_n_r
     assert result.relative_error <= 0.2 and MIN_AUTO_SAMPLES <= result.n <= window.params.max_samples
     said = [m for m in messages if "converged" in m]
     assert said and f"n={result.n} (converged" in said[-1]
+
+
+def test_export_adds_the_annotated_figure_drawn_as_the_screen_shows_it(make_window, qtbot, tmp_path):
+    """Export writes the bare map as before and the annotated figure of `figure --kind map` (PNG and PDF): titled
+    with the result's method and class, captioned with its σ, n and seed, on the screen's view and locked span."""
+    from PIL import Image
+
+    from smoothgrad_desktop.gui import export as gx
+
+    window = make_window()
+    window.set_params(replace(window.params, view="signed", percentile=97.0))  # display only: no new run
+    outcome = window.state.outcome("map")
+    spec = gx.map_figure_spec(outcome, window.params, locked_span=0.0125)
+    result = outcome.explanation.result
+    assert "SmoothGrad" in spec.title and outcome.explanation.target_label in spec.title
+    assert f"n = {result.n}" in spec.caption and f"seed {result.config.seed}" in spec.caption
+    assert "fixed scale" in spec.caption and "signed view" in spec.caption
+    assert spec.meta["spans"] == [pytest.approx(0.0125)]  # the locked span, not a recomputed one
+    values = spec.cells[0][1].values
+    np.testing.assert_allclose(values, result.attribution.sum(axis=0), rtol=1e-6, atol=1e-9)  # signed: channel sum
+    free = gx.map_figure_spec(outcome, window.params)
+    assert "capped at P97" in free.caption
+
+    paths = window.export_to(tmp_path / "run.png", "map")
+    names = {p.name for p in paths}
+    assert {"run.png", "run-figure.png", "run-figure.pdf"} <= names
+    with Image.open(tmp_path / "run-figure.png") as im:
+        im.load()
+        assert im.width > 3 * 28 and im.height > 28  # three panels with titles and a colour bar, not a bare map
+    assert (tmp_path / "run-figure.pdf").read_bytes()[:5] == b"%PDF-"

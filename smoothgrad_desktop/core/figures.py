@@ -290,19 +290,29 @@ def map_figure(expl, *, view: str = "absolute", percentile: float = 99.0, clip_m
     """The image, its map (with colour bar) and the overlay, all in model-input space."""
     from .views import model_input_pixels
 
-    x = model_input_pixels(expl)
-    r = expl.result
+    return map_figure_of(expl.prepared.visible, model_input_pixels(expl), expl.result, expl.target,
+                         expl.target_label, expl.top, expl.model.name, view=view, percentile=percentile,
+                         clip_mode=clip_mode, cmap=cmap, multiply_by_input=multiply_by_input, span=span, alpha=alpha)
+
+
+def map_figure_of(visible: np.ndarray, x: np.ndarray, r, target: int, target_label: str, top, model_name: str, *,
+                  view: str = "absolute", percentile: float = 99.0, clip_mode: str = "percentile",
+                  cmap: str | None = None, multiply_by_input: bool = False, span: float | None = None,
+                  alpha: float = 0.6) -> FigureSpec:
+    """:func:`map_figure` from host data (what the app keeps of a run): ``visible`` the ``(H, W, 3)`` picture the
+    model sees, ``x`` the ``(C, H, W)`` model input, ``r`` the smoothing result, ``top`` the top predictions (for
+    the target's probability). ``span`` fixes the scale (the app's locked span); None caps as ``clip_mode`` says."""
     v = _reduce(r.attribution, view, x, multiply_by_input)
     cell = Cell(f"{view} map" + (" × input" if multiply_by_input else ""), values=v, view=view, cmap=cmap,
                 percentile=percentile, clip_mode=clip_mode, span=span)
     neg, pos = cell.spans()
-    over = vz.overlay(expl.prepared.visible, vz.cap_with_spans(v, view, neg, pos), view, cmap, alpha)
-    prob = next((p.probability for p in expl.top if p.index == expl.target), None)
+    over = vz.overlay(visible, vz.cap_with_spans(v, view, neg, pos), view, cmap, alpha)
+    prob = next((p.probability for p in top if p.index == target), None)
     cfg = r.config
     return FigureSpec(
-        kind="map", title=f"{method_text(cfg.method, cfg.aggregation)} · {class_text(expl.target_label, expl.target, prob)}",
-        cells=[[Cell("input (as the model sees it)", rgb=expl.prepared.visible), cell, Cell("overlay", rgb=over)]],
-        caption=_caption(expl.model.name, r, view, percentile, clip_mode, span is not None),
+        kind="map", title=f"{method_text(cfg.method, cfg.aggregation)} · {class_text(target_label, target, prob)}",
+        cells=[[Cell("input (as the model sees it)", rgb=visible), cell, Cell("overlay", rgb=over)]],
+        caption=_caption(model_name, r, view, percentile, clip_mode, span is not None),
         scale="each", array=v, array_axes="(H, W): the channel-reduced map in model-input space, before capping",
         meta={"spans": [max(neg, pos)]},
     )

@@ -26,6 +26,7 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from ..core import display
+from ..core import figures as annotated
 from ..core import visualize as vz
 from ..core.errors import ExportError, UserFacingError
 from ..core.export import json_bytes, npy_bytes, png_bytes, write_group
@@ -93,6 +94,29 @@ def map_pngs(outcome, params: Params, locked_span: float | None = None) -> tuple
     return png_bytes(rgba, text), png_bytes(over, text), span
 
 
+FIGURE_FORMATS = ("png", "pdf")
+"""The annotated figure the map export adds (``STEM-figure.png`` for slides, ``STEM-figure.pdf`` for papers)."""
+
+
+def map_figure_spec(outcome, params: Params, locked_span: float | None = None) -> annotated.FigureSpec:
+    """The annotated map figure of ``smoothgrad-desktop figure --kind map`` for the result on screen: image, map
+    with its colour bar and overlay, titled with the method and class, captioned with model, σ, n and seed, drawn
+    with the display parameters (view, percentile, clip mode, colours, multiply-by-input, opacity, locked span)."""
+    expl, st = outcome.explanation, outcome.state
+    name = expl.record.get("model", {}).get("name", "")
+    name = name.get("text", "") if isinstance(name, dict) else str(name)
+    return annotated.map_figure_of(
+        st.visible, st.x, expl.result, expl.target, expl.target_label, expl.top, name, view=params.view,
+        percentile=params.percentile, clip_mode=params.clip_mode, cmap=params.cmap,
+        multiply_by_input=params.multiply_by_input, span=locked_span, alpha=params.opacity)
+
+
+def map_figure_files(folder: Path, stem: str, outcome, params: Params,
+                     locked_span: float | None = None) -> dict[Path, bytes]:
+    spec = map_figure_spec(outcome, params, locked_span)
+    return {folder / f"{stem}.{fmt}": annotated.render(spec, fmt) for fmt in FIGURE_FORMATS}
+
+
 def provenance_record(outcome, params: Params, span: float) -> dict:
     """The same fields as ``smoothgrad-desktop compute`` writes (the worker's provenance + ``view``)."""
     return outcome.explanation.provenance(view=view_record(params, span))
@@ -109,9 +133,10 @@ def safe_stem(name: str) -> str:
 
 def map_files(path: str | os.PathLike[str], outcome, params: Params,
               locked_span: float | None = None) -> dict[Path, bytes]:
-    """The map export for ``path`` = ``FOLDER/STEM.png``: ``STEM.png`` (the view at the image's native
-    resolution), ``STEM-overlay.png``, ``STEM.npy`` (raw map, float32 (C, H, W), model-input space) and
-    ``STEM.json`` (provenance, the CLI's fields)."""
+    """The map export for ``path`` = ``FOLDER/STEM.png``: ``STEM.png`` (the bare view at the image's native
+    resolution), ``STEM-overlay.png``, ``STEM.npy`` (raw map, float32 (C, H, W), model-input space),
+    ``STEM.json`` (provenance, the CLI's fields) and the annotated figure ``STEM-figure.png`` / ``.pdf`` (what
+    ``smoothgrad-desktop figure --kind map`` writes)."""
     path = Path(path)
     folder, stem = path.parent, path.stem if path.suffix.lower() == ".png" else path.name
     heat, over, span = map_pngs(outcome, params, locked_span)
@@ -121,6 +146,7 @@ def map_files(path: str | os.PathLike[str], outcome, params: Params,
         folder / f"{stem}-overlay.png": over,
         folder / f"{stem}.npy": npy_bytes(outcome.explanation.result.attribution.astype(np.float32)),
         folder / f"{stem}.json": json_bytes(record),
+        **map_figure_files(folder, f"{stem}-figure", outcome, params, locked_span),
     }
 
 
@@ -225,8 +251,10 @@ def all_files(folder: str | os.PathLike[str], state,
         folder / "overlay.png": over,
         folder / "attribution.npy": npy_bytes(outcome.explanation.result.attribution.astype(np.float32)),
         folder / "provenance.json": json_bytes(record),
+        **map_figure_files(folder, "map-figure", outcome, params, locked_span),
     }
-    shown: list[tuple[str, str, dict | None]] = []
+    shown: list[tuple[str, str, dict | None]] = [("map-figure.png", "The map, annotated (map-figure.pdf for print)",
+                                                 None)]
     for kind, (stem, title, image, result, shared) in figs.items():
         if image is None or image.isNull():
             continue
