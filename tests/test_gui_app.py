@@ -388,13 +388,13 @@ def test_export_all_writes_a_folder_with_index_html(make_window, qtbot, tmp_path
         window.show_tab("grid")
     grid_png = tmp_path / "grid.png"
     written = window.export_to(grid_png, "grid")
-    assert sorted(p.name for p in written) == ["grid.json", "grid.npy", "grid.png"]
+    assert sorted(p.name for p in written) == ["grid-figure.pdf", "grid.json", "grid.npy", "grid.png"]
     assert np.load(tmp_path / "grid.npy").shape[:2] == (2, 2)
     folder = tmp_path / "all"
     paths = window.export_all_to(folder)
     names = {p.name for p in paths}
     assert {"index.html", "map.png", "overlay.png", "input.png", "attribution.npy", "provenance.json",
-            "map-figure.png", "map-figure.pdf", "grid.png", "grid.npy"} <= names
+            "map-figure.png", "map-figure.pdf", "grid.png", "grid.npy", "grid-figure.pdf"} <= names
     html = (folder / "index.html").read_text(encoding="utf-8")
     for name in ("map.png", "overlay.png", "map-figure.png", "grid.png"):
         assert f'src="{name}"' in html

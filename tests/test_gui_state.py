@@ -312,3 +312,29 @@ def test_export_adds_the_annotated_figure_drawn_as_the_screen_shows_it(make_wind
         im.load()
         assert im.width > 3 * 28 and im.height > 28  # three panels with titles and a colour bar, not a bare map
     assert (tmp_path / "run-figure.pdf").read_bytes()[:5] == b"%PDF-"
+
+
+@pytest.mark.parametrize("kind", ["grid", "strip", "difference", "noise"])
+def test_comparison_tab_export_adds_the_figure_commands_annotated_pdf(make_window, qtbot, tmp_path, kind):
+    """A comparison tab's Export writes its screen PNG and JSON as before and the annotated figure the `figure`
+    command draws for the same result (a PDF), with the tab's own scale choice and the View."""
+    from smoothgrad_desktop.gui import export as gx
+
+    window = make_window(params=replace(FAST, n_samples=4))
+    with qtbot.waitSignal(window.experiment_finished, timeout=120_000, check_params_cb=lambda k, _o: k == kind):
+        window.show_tab(kind)
+        if not window.controller.busy(kind):
+            window.flow.compute(kind)
+    result, panel = window.state.result(kind), window.panel(kind)
+    spec = gx.tab_figure_spec(kind, result, window.params, panel, window.model_info.name)
+    assert spec is not None and spec.kind == {"noise": "noise-training"}.get(kind, kind)
+    assert window.model_info.name in spec.caption or window.model_info.name in spec.title or kind == "noise"
+    if kind == "grid":  # per cell by default, as on screen; shared once the tab's box is ticked
+        assert spec.scale == "relative" and not panel.shared_scale
+        panel.set_shared_scale(True)
+        assert gx.tab_figure_spec(kind, result, window.params, panel, "m").scale == "shared"
+    if kind == "difference":  # D as the panel computes it: same normalisation, same values
+        np.testing.assert_allclose(spec.array, panel.diff_view.image_item.image, rtol=1e-5, atol=1e-7)
+    paths = window.export_to(tmp_path / f"{kind}.png", kind)
+    assert f"{kind}-figure.pdf" in {p.name for p in paths}
+    assert (tmp_path / f"{kind}-figure.pdf").read_bytes()[:5] == b"%PDF-"

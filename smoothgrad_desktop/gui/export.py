@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterable, Mapping
 
@@ -115,6 +116,50 @@ def map_figure_files(folder: Path, stem: str, outcome, params: Params,
                      locked_span: float | None = None) -> dict[Path, bytes]:
     spec = map_figure_spec(outcome, params, locked_span)
     return {folder / f"{stem}.{fmt}": annotated.render(spec, fmt) for fmt in FIGURE_FORMATS}
+
+
+ANNOTATED_KINDS = ("grid", "strip", "difference", "noise")
+"""Tabs whose export adds the annotated figure of ``smoothgrad-desktop figure`` (as ``STEM-figure.pdf``, the
+vector figure for papers; the PNG beside it stays the screen's picture)."""
+
+
+def tab_figure_spec(kind: str, result, params: Params, panel, model_name: str) -> annotated.FigureSpec | None:
+    """The annotated figure of the tab ``kind`` for its ``result`` (a :class:`~.state.Result`), drawn with the
+    display parameters and the tab's own choices (shared scale, the class difference's normalisation): the same
+    description the ``figure`` command renders. None for tabs without one."""
+    if kind not in ANNOTATED_KINDS or result is None:
+        return None
+    o = result.outcome
+    st, cfg = o.state, o.config
+    labels = list(st.labels)
+    prob = {p.index: p.probability for p in st.top}
+    common = dict(view=params.view, percentile=params.percentile, clip_mode=params.clip_mode, cmap=params.cmap,
+                  x=st.x, multiply_by_input=params.multiply_by_input)
+    shared = bool(getattr(panel, "shared_scale", False))
+    label = (lambda i: labels[i] if 0 <= i < len(labels) else str(i))
+    if kind == "difference":
+        from ..core import experiments as ex
+
+        diff = ex.difference_map(o.r1.attribution, o.r2.attribution, params.view, normalise=panel.normalisation(),
+                                 percentile=params.percentile, input=st.x, multiply_by_input=params.multiply_by_input)
+        return annotated.difference_figure(
+            diff, st.visible, labels=(annotated.class_text(label(o.c1), o.c1), annotated.class_text(label(o.c2), o.c2)),
+            method=cfg.method, aggregation=cfg.aggregation, model_name=model_name, noise_level=o.r1.noise_level,
+            sigma=o.r1.sigma, n=o.r1.n, seed=cfg.seed, percentile=params.percentile,
+            cmap_absolute=params.cmap_absolute, cmap_signed=params.cmap_signed)
+    target = annotated.class_text(label(o.target), o.target, prob.get(o.target))
+    if kind == "grid":
+        return annotated.grid_figure(o.result, st.visible, method=cfg.method, target=target, model_name=model_name,
+                                     seed=cfg.seed, shared=shared, **common)
+    if kind == "strip":
+        r0 = next((r for _, r, _e in o.entries if r is not None and r.n > 1), None)
+        return annotated.strip_figure(o.entries, st.visible, target=target, model_name=model_name,
+                                      noise_level=r0.noise_level if r0 else cfg.noise_level,
+                                      sigma=r0.sigma if r0 else 0.0, n=cfg.n_samples, seed=cfg.seed, shared=shared,
+                                      **common)
+    r = o.results[("clean", "smoothgrad")]
+    return annotated.noise_training_figure(o.results, st.visible, target=target, noise_level=r.noise_level,
+                                           sigma=r.sigma, n=r.n, seed=cfg.seed, shared=shared, **common)
 
 
 def provenance_record(outcome, params: Params, span: float) -> dict:
@@ -230,12 +275,23 @@ def tab_files(path: str | os.PathLike[str], kind: str, state, panel_of, converge
         raise ExportError(f"the {BY_KIND[kind].title} figure has not been computed yet")
     _stem, title, image, result, shared = figure
     record = None if result is None else figure_record(title, result, state.params, span, shared)
-    return figure_files(path, image, record, grid_array(result.outcome) if kind == "grid" else None)
+    files = figure_files(path, image, record, grid_array(result.outcome) if kind == "grid" else None)
+    return {**files, **annotated_files(Path(path), kind, state, result, panel_of)}
+
+
+def annotated_files(path: Path, kind: str, state, result, panel_of) -> dict[Path, bytes]:
+    """``STEM-figure.pdf`` for a comparison tab's export at ``path`` (``FOLDER/STEM.png``); nothing for others."""
+    info = state.model_info
+    spec = tab_figure_spec(kind, result, state.params, panel_of(kind), info.name if info is not None else "")
+    if spec is None:
+        return {}
+    stem = path.stem if path.suffix.lower() == ".png" else path.name
+    return {path.parent / f"{stem}-figure.pdf": annotated.render(spec, "pdf")}
 
 
 def all_files(folder: str | os.PathLike[str], state,
               figs: Mapping[str, tuple[str, str, QImage, object | None, bool | None]],
-              ) -> dict[Path, bytes]:
+              panel_of: Callable[[str], object] | None = None) -> dict[Path, bytes]:
     """Everything for one folder, with an ``index.html`` that shows it: the map (the run header) and each figure
     ``kind -> (file stem, title, image, result)`` with its own JSON, written with the parameters of its own
     result."""
@@ -261,6 +317,8 @@ def all_files(folder: str | os.PathLike[str], state,
         fig = figure_record(title, result, params, locked_span, shared) if result is not None else None
         array = grid_array(result.outcome) if result is not None and kind == "grid" else None
         files.update(figure_files(folder / f"{stem}.png", image, fig, array))
+        if panel_of is not None:
+            files.update(annotated_files(folder / f"{stem}.png", kind, state, result, panel_of))
         shown.append((f"{stem}.png", title, fig))
     files[folder / "index.html"] = index_html(record, shown, [p.name for p in files]).encode("utf-8")
     return files
@@ -411,6 +469,19 @@ def inputs(images, state) -> list:
         [getattr(info, "weights_path", None) if info is not None else None]
 
 
+@contextmanager
+def _busy():
+    """A wait cursor while files are drawn (restored on errors too)."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication
+
+    QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+    try:
+        yield
+    finally:
+        QApplication.restoreOverrideCursor()
+
+
 class ExportActions(QObject):
     """File > Export… (the current tab) and Export all… (a folder): dialogs, writing, one-line failures."""
 
@@ -425,12 +496,18 @@ class ExportActions(QObject):
 
     def export_to(self, path: str | os.PathLike[str], kind: str | None = None) -> list[Path]:
         """Export a tab (the current one) to ``path``. Raises ExportError / ExportCancelled."""
-        files = tab_files(path, kind or self.tab(), self.state, self.panel_of, self.convergence)
+        with _busy():  # drawing the annotated figures takes a second or two; the question below is not busy
+            files = tab_files(path, kind or self.tab(), self.state, self.panel_of, self.convergence)
         return write_files(files, self.confirm, self.inputs())
 
     def export_all_to(self, folder: str | os.PathLike[str]) -> list[Path]:
         figs = figures(self.state, self.panel_of, self.convergence)
-        return write_all(folder, lambda d: all_files(d, self.state, figs), self.confirm, self.inputs())
+
+        def build(d: Path) -> dict[Path, bytes]:
+            with _busy():
+                return all_files(d, self.state, figs, self.panel_of)
+
+        return write_all(folder, build, self.confirm, self.inputs())
 
     def _stem(self) -> str:
         outcome = self.state.outcome("map")
@@ -439,7 +516,8 @@ class ExportActions(QObject):
     def export_dialog(self) -> None:
         kind = self.tab()
         spec = BY_KIND[kind]
-        what = "map (PNG, overlay PNG, .npy and .json)" if kind == "map" else "figure (PNG and .json)"
+        what = ("map (PNG, overlay PNG, .npy, .json and the annotated figure)" if kind == "map" else
+                "figure (PNG, .json" + (" and the annotated PDF)" if kind in ANNOTATED_KINDS else ")"))
         path, _ = QFileDialog.getSaveFileName(
             self.window, f"Export the {spec.title} {what}",
             str(Path(self.settings.folder("export")) / f"{self._stem()}{spec.export_suffix}.png"),
