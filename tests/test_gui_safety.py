@@ -69,6 +69,10 @@ def test_a_code_model_in_the_settings_is_not_loaded_at_start(make_window, qtbot,
     assert window.model_info.spec == "default"
     assert window.params.model == "default"
     assert "net.pt" in window.message_label.toolTip() and "not loaded" in window.message_label.toolTip()
+    # the note outlives the default model's first map (which clears older messages)
+    qtbot.waitUntil(lambda: window.state.outcome("map") is not None, timeout=60_000)
+    qtbot.wait(50)
+    assert "net.pt" in window.message_label.text() and "not loaded" in window.message_label.text()
 
 
 def test_a_session_naming_a_code_model_with_tilde_is_gated_and_hash_checked(make_window, qtbot, tmp_path, monkeypatch):

@@ -315,7 +315,8 @@ def test_export_adds_the_annotated_figure_drawn_as_the_screen_shows_it(make_wind
 
 
 @pytest.mark.parametrize("kind", ["grid", "strip", "difference", "noise"])
-def test_comparison_tab_export_adds_the_figure_commands_annotated_pdf(make_window, qtbot, tmp_path, kind):
+def test_comparison_tab_export_adds_the_figure_commands_annotated_pdf(make_window, qtbot, tmp_path, kind,
+                                                                      monkeypatch):
     """A comparison tab's Export writes its screen PNG and JSON as before and the annotated figure the `figure`
     command draws for the same result (a PDF), with the tab's own scale choice and the View."""
     from smoothgrad_desktop.gui import export as gx
@@ -338,3 +339,48 @@ def test_comparison_tab_export_adds_the_figure_commands_annotated_pdf(make_windo
     paths = window.export_to(tmp_path / f"{kind}.png", kind)
     assert f"{kind}-figure.pdf" in {p.name for p in paths}
     assert (tmp_path / f"{kind}-figure.pdf").read_bytes()[:5] == b"%PDF-"
+    # the caption names the model that computed the result, not the one loaded when exporting
+    assert result.model_name == window.model_info.name
+    asked = []
+    real = gx.tab_figure_spec
+    monkeypatch.setattr(gx, "tab_figure_spec", lambda *a: asked.append(a[-1]) or real(*a))
+    from dataclasses import replace as _replace
+
+    gx.annotated_files(tmp_path / "again.png", kind, window.state, _replace(result, model_name="an older model"),
+                       window.panel)
+    assert asked == ["an older model"]
+
+
+def test_a_figure_that_cannot_be_drawn_is_a_one_line_export_failure_and_writes_nothing(make_window, qtbot, tmp_path,
+                                                                                       monkeypatch, dialogs):
+    from PySide6.QtWidgets import QFileDialog
+
+    from smoothgrad_desktop.core import figures
+
+    window = make_window()
+
+    def broken(spec, fmt):
+        raise ValueError("Image size of 99999x99999 pixels is too large.\nsecond line")
+
+    monkeypatch.setattr(figures, "render", broken)
+    out = tmp_path / "out"
+    out.mkdir()
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(out / "run.png"), "")))
+    window.export_action.trigger()
+    message = window.message_label.text()
+    assert message.startswith("export failed, nothing was written") and "could not be drawn as PNG" in message
+    assert "\n" not in window.message_label.toolTip() and "second line" not in window.message_label.toolTip()
+    assert list(out.iterdir()) == []
+    assert dialogs.texts("warning")
+
+
+def test_class_difference_summary_without_class_names():
+    """A model without labels (a TorchScript file without a sidecar) has no names to look up: indices instead."""
+    from types import SimpleNamespace
+
+    from smoothgrad_desktop.gui import tabs
+
+    o = SimpleNamespace(state=SimpleNamespace(image=SimpleNamespace(name="x.png"), labels=()), c1=3, c2=5,
+                        config=SimpleNamespace(method="gradient", aggregation="smoothgrad", n_samples=8))
+    text = tabs._summary_difference(o)
+    assert "class 3 against class 5" in text

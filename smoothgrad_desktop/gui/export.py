@@ -112,10 +112,24 @@ def map_figure_spec(outcome, params: Params, locked_span: float | None = None) -
         multiply_by_input=params.multiply_by_input, span=locked_span, alpha=params.opacity)
 
 
+def render_figure(spec: annotated.FigureSpec, fmt: str) -> bytes:
+    """``annotated.render`` with any failure of the drawing library as an :class:`ExportError` (one line, and the
+    export writes nothing)."""
+    try:
+        return annotated.render(spec, fmt)
+    except UserFacingError:
+        raise
+    except MemoryError:
+        raise ExportError(f"not enough memory to draw the annotated figure as {fmt.upper()}") from None
+    except Exception as exc:  # noqa: BLE001 - matplotlib raises many types; none may escape a menu action
+        raise ExportError(f"the annotated figure could not be drawn as {fmt.upper()} ({type(exc).__name__}: "
+                          f"{str(exc).splitlines()[0] if str(exc) else 'no details'})") from None
+
+
 def map_figure_files(folder: Path, stem: str, outcome, params: Params,
                      locked_span: float | None = None) -> dict[Path, bytes]:
     spec = map_figure_spec(outcome, params, locked_span)
-    return {folder / f"{stem}.{fmt}": annotated.render(spec, fmt) for fmt in FIGURE_FORMATS}
+    return {folder / f"{stem}.{fmt}": render_figure(spec, fmt) for fmt in FIGURE_FORMATS}
 
 
 ANNOTATED_KINDS = ("grid", "strip", "difference", "noise")
@@ -125,8 +139,10 @@ vector figure for papers; the PNG beside it stays the screen's picture)."""
 
 def tab_figure_spec(kind: str, result, params: Params, panel, model_name: str) -> annotated.FigureSpec | None:
     """The annotated figure of the tab ``kind`` for its ``result`` (a :class:`~.state.Result`), drawn with the
-    display parameters and the tab's own choices (shared scale, the class difference's normalisation): the same
-    description the ``figure`` command renders. None for tabs without one."""
+    display parameters and the tab's own choices (shared scale, the class difference's normalisation): the
+    ``figure`` command's own rendering of the same result (its scales: per cell or shared as the tab's box says,
+    never the window's locked span; the class difference's two maps each on its own percentile). ``model_name``:
+    the model that computed the result. None for tabs without one."""
     if kind not in ANNOTATED_KINDS or result is None:
         return None
     o = result.outcome
@@ -155,7 +171,8 @@ def tab_figure_spec(kind: str, result, params: Params, panel, model_name: str) -
         r0 = next((r for _, r, _e in o.entries if r is not None and r.n > 1), None)
         return annotated.strip_figure(o.entries, st.visible, target=target, model_name=model_name,
                                       noise_level=r0.noise_level if r0 else cfg.noise_level,
-                                      sigma=r0.sigma if r0 else 0.0, n=cfg.n_samples, seed=cfg.seed, shared=shared,
+                                      sigma=r0.sigma if r0 else 0.0, n=r0.n if r0 else cfg.n_samples,
+                                      seed=cfg.seed, shared=shared,
                                       **common)
     r = o.results[("clean", "smoothgrad")]
     return annotated.noise_training_figure(o.results, st.visible, target=target, noise_level=r.noise_level,
@@ -281,12 +298,11 @@ def tab_files(path: str | os.PathLike[str], kind: str, state, panel_of, converge
 
 def annotated_files(path: Path, kind: str, state, result, panel_of) -> dict[Path, bytes]:
     """``STEM-figure.pdf`` for a comparison tab's export at ``path`` (``FOLDER/STEM.png``); nothing for others."""
-    info = state.model_info
-    spec = tab_figure_spec(kind, result, state.params, panel_of(kind), info.name if info is not None else "")
+    spec = tab_figure_spec(kind, result, state.params, panel_of(kind), getattr(result, "model_name", ""))
     if spec is None:
         return {}
     stem = path.stem if path.suffix.lower() == ".png" else path.name
-    return {path.parent / f"{stem}-figure.pdf": annotated.render(spec, "pdf")}
+    return {path.parent / f"{stem}-figure.pdf": render_figure(spec, "pdf")}
 
 
 def all_files(folder: str | os.PathLike[str], state,

@@ -124,12 +124,10 @@ class MainWindow(QMainWindow):
                 self.show_error(p)
         if self.images.rowCount() > 0:
             self._select_row(first if first >= 0 else 0, run=False)
-        if startup_code is not None:  # said once the default model has loaded (that load clears older messages)
-            note = (f"{display_name(startup_code)} (the last model) was not loaded at start: it is a program; "
-                    f"choose it again under Model file to load it")
-            self.show_error(note)
-            self.flow.model_ready.connect(lambda _info: self.show_error(note),
-                                          Qt.ConnectionType.SingleShotConnection)
+        if startup_code is not None:  # a notice: it stays through the default model's load and first map
+            self.flow.notice = (f"{display_name(startup_code)} (the last model) was not loaded at start: it is a "
+                                f"program; choose it again under Model file to load it")
+            self.show_error(self.flow.notice)
         if autostart:
             self.flow.load_model()
 

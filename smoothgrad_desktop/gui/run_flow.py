@@ -54,6 +54,9 @@ class RunFlow(QObject):
         self.classes, self.runs, self.images, self.editor = classes, runs, images, editor
         self.entry, self.tab = entry, tab
         self.closing = False
+        self.notice: str | None = None
+        """A message that outlives the clearing of messages (a model load, a finished map): the start-up note
+        about a program model that was not loaded. Dropped once a model other than the default has loaded."""
         self.model_error = False  # the message line shows a model that failed to load
         self.progress = QProgressBar()
         self.progress.setRange(0, 1)
@@ -275,6 +278,12 @@ class RunFlow(QObject):
             self.run_map()
         return opened.problems + problems
 
+    def _clear_messages(self) -> None:
+        """Clear the message line; the standing notice, if any, is said again."""
+        self.clear_error.emit()
+        if self.notice:
+            self.error.emit(self.notice)
+
     # ------------------------------------------------------------------ job results
     @Slot(object)
     def _model_loaded(self, info) -> None:
@@ -285,7 +294,9 @@ class RunFlow(QObject):
         self.editor.set_labels(info.labels)
         self.editor.set_method_refusals(dict(info.method_refusals))
         self.model_error = False
-        self.clear_error.emit()  # a message about an earlier model is no longer true
+        if info.spec != "default":  # a model the user chose: the start-up note is no longer true
+            self.notice = None
+        self._clear_messages()  # a message about an earlier model is no longer true
         self.status.emit(f"Loaded {info.name} on {info.device} in {info.seconds:.2f} s", 5000)
         self.model_ready.emit(info)
         self.run_map()
@@ -346,7 +357,7 @@ class RunFlow(QObject):
                       seconds=expl.seconds, sigma=r.sigma, n=r.n, target=expl.target, target_label=expl.target_label,
                       device=r.device, batch_size=r.batch_size,
                       model_name=self.state.model_info.name if self.state.model_info is not None else "")
-        self.clear_error.emit()
+        self._clear_messages()
         self.status.emit(
             f"{expl.image.name}: {expl.target_label} explained with {r.config.method}/{r.config.aggregation}, "
             f"n={r.n}{_until_converged(r)}, σ={r.sigma:.3g} in {expl.seconds:.2f} s"
@@ -396,7 +407,9 @@ class RunFlow(QObject):
             panel = self.tabs[kind].panel
             if panel.classes() != (outcome.c1, outcome.c2) and len(outcome.state.labels) > 1:
                 panel.set_classes(list(outcome.state.labels), outcome.c1, outcome.c2)
-        self.state.set_result(Result(kind, outcome, job_params(self.state.params, h.params), key))
+        info = self.state.model_info
+        self.state.set_result(Result(kind, outcome, job_params(self.state.params, h.params), key,
+                                     info.name if info is not None else ""))
         self.render(kind)
         self.tabs[kind].status.setText(self.tabs[kind].spec.summary(outcome))
         self.experiment_finished.emit(kind, outcome)

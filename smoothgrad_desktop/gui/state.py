@@ -34,6 +34,8 @@ class Result:
     outcome: Any
     params: Params
     key: tuple | None = None
+    model_name: str = ""
+    """The name of the model that computed it (exports caption with it, whatever model is loaded later)."""
 
 
 class AppState(QObject):

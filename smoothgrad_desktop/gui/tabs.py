@@ -279,7 +279,7 @@ def _summary_strip(o) -> str:
 
 def _summary_difference(o) -> str:
     st = o.state
-    c1, c2 = st.labels[o.c1], st.labels[o.c2]
+    c1, c2 = (st.labels[i] if 0 <= i < len(st.labels) else str(i) for i in (o.c1, o.c2))
     return (f"{st.image.name}: class {c1} against class {c2} (D > 0 where {c1}'s map is larger, in the current View "
             f"and normalisation), {o.config.method}/{o.config.aggregation}, n={o.config.n_samples}.")
 
