@@ -334,6 +334,11 @@ def test_comparison_tab_export_adds_the_figure_commands_annotated_pdf(make_windo
         assert spec.scale == "relative" and not panel.shared_scale
         panel.set_shared_scale(True)
         assert gx.tab_figure_spec(kind, result, window.params, panel, "m").scale == "shared"
+        panel.set_shared_scale(False)
+        locked = gx.tab_figure_spec(kind, result, window.params, panel, "m", locked_span=0.0125)
+        assert locked.scale == "shared" and "locked at 0.0125" in locked.caption  # as the screen draws a lock
+        assert {c.span for c in locked.map_cells()} == {0.0125}
+        assert all(s == pytest.approx(0.0125) for s in locked.meta["spans"])
     if kind == "difference":  # D as the panel computes it: same normalisation, same values
         np.testing.assert_allclose(spec.array, panel.diff_view.image_item.image, rtol=1e-5, atol=1e-7)
     paths = window.export_to(tmp_path / f"{kind}.png", kind)
@@ -343,7 +348,7 @@ def test_comparison_tab_export_adds_the_figure_commands_annotated_pdf(make_windo
     assert result.model_name == window.model_info.name
     asked = []
     real = gx.tab_figure_spec
-    monkeypatch.setattr(gx, "tab_figure_spec", lambda *a: asked.append(a[-1]) or real(*a))
+    monkeypatch.setattr(gx, "tab_figure_spec", lambda *a: asked.append(a[4]) or real(*a))
     from dataclasses import replace as _replace
 
     gx.annotated_files(tmp_path / "again.png", kind, window.state, _replace(result, model_name="an older model"),

@@ -137,12 +137,24 @@ ANNOTATED_KINDS = ("grid", "strip", "difference", "noise")
 vector figure for papers; the PNG beside it stays the screen's picture)."""
 
 
-def tab_figure_spec(kind: str, result, params: Params, panel, model_name: str) -> annotated.FigureSpec | None:
+def tab_figure_spec(kind: str, result, params: Params, panel, model_name: str,
+                    locked_span: float | None = None) -> annotated.FigureSpec | None:
     """The annotated figure of the tab ``kind`` for its ``result`` (a :class:`~.state.Result`), drawn with the
     display parameters and the tab's own choices (shared scale, the class difference's normalisation): the
-    ``figure`` command's own rendering of the same result (its scales: per cell or shared as the tab's box says,
-    never the window's locked span; the class difference's two maps each on its own percentile). ``model_name``:
-    the model that computed the result. None for tabs without one."""
+    ``figure`` command's own rendering of the same result: per cell or shared as the tab's box says, or, with
+    ``locked_span`` (View ▸ Lock scale), every map cell on that span as the screen draws it (not the class
+    difference: D has its own units; its two maps each on their own percentile). ``model_name``: the model that
+    computed the result. None for tabs without one."""
+    spec = _tab_figure_spec(kind, result, params, panel, model_name, locked_span is not None)
+    if spec is not None and locked_span is not None and kind != "difference":
+        for cell in spec.map_cells():
+            cell.span = float(locked_span)
+        spec.meta["spans"] = [max(c.spans()) for c in spec.map_cells()]
+        spec.caption += f" (the scale locked at {locked_span:.3g})"
+    return spec
+
+
+def _tab_figure_spec(kind: str, result, params: Params, panel, model_name: str, locked: bool):
     if kind not in ANNOTATED_KINDS or result is None:
         return None
     o = result.outcome
@@ -151,7 +163,7 @@ def tab_figure_spec(kind: str, result, params: Params, panel, model_name: str) -
     prob = {p.index: p.probability for p in st.top}
     common = dict(view=params.view, percentile=params.percentile, clip_mode=params.clip_mode, cmap=params.cmap,
                   x=st.x, multiply_by_input=params.multiply_by_input)
-    shared = bool(getattr(panel, "shared_scale", False))
+    shared = locked or bool(getattr(panel, "shared_scale", False))
     label = (lambda i: labels[i] if 0 <= i < len(labels) else str(i))
     if kind == "difference":
         from ..core import experiments as ex
@@ -298,7 +310,8 @@ def tab_files(path: str | os.PathLike[str], kind: str, state, panel_of, converge
 
 def annotated_files(path: Path, kind: str, state, result, panel_of) -> dict[Path, bytes]:
     """``STEM-figure.pdf`` for a comparison tab's export at ``path`` (``FOLDER/STEM.png``); nothing for others."""
-    spec = tab_figure_spec(kind, result, state.params, panel_of(kind), getattr(result, "model_name", ""))
+    spec = tab_figure_spec(kind, result, state.params, panel_of(kind), getattr(result, "model_name", ""),
+                           state.locked_span)
     if spec is None:
         return {}
     stem = path.stem if path.suffix.lower() == ".png" else path.name
