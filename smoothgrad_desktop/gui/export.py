@@ -1,5 +1,8 @@
 """Export from the GUI: the current map as PNG (native image resolution), the raw map as ``.npy``, a provenance
-JSON with exactly the CLI's fields, the grid/strip/other figures as PNG, and "Export all" with an ``index.html``.
+JSON with exactly the CLI's fields and the annotated figure of ``smoothgrad-desktop figure --kind map`` (PNG and
+PDF); the grid/strip/other figures as PNG (the screen's picture) with their JSON, plus the ``figure`` command's
+annotated PDF for the σ/n grid, Methods, Class difference and Noise training; and "Export all" with an
+``index.html``.
 
 Every export is one group of files written by :func:`core.export.write_group`: all files or none (a failure
 removes whatever the group had already put in place, and restores what it replaced). Nothing is overwritten
